@@ -1,0 +1,106 @@
+"""Experiment configs: DEFAULTS (lib/config/defaults.py) overridden by a YAML file.
+
+    cfg = load_config("vitb_256_tbsi_32x1_1e4_lasher_15ep_sot")   # experiments/tbsi_track/<name>.yaml
+    cfg = load_config("path/to/my.yaml")
+    cfg.MODEL.BACKBONE.TBSI_LOC, cfg.TRAIN.LR, cfg.TEST.EPOCH ...
+
+A key that is not in DEFAULTS is an error naming the key and the file.
+"""
+import copy
+import sys
+from pathlib import Path
+
+import yaml
+
+from .defaults import DEFAULTS, INERT_KEYS
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+_warned_inert = set()
+
+
+class Config(dict):
+    """A nested dict whose keys can also be read as attributes (cfg.TRAIN.LR)."""
+
+    def __getattr__(self, name):
+        try:
+            return self[name]
+        except KeyError:
+            raise AttributeError(f"config has no key {name!r}") from None
+
+    def __setattr__(self, name, value):
+        self[name] = value
+
+    def __deepcopy__(self, memo):
+        return Config({k: copy.deepcopy(v, memo) for k, v in self.items()})
+
+    def to_dict(self):
+        """Plain nested dicts and lists (for YAML dumps and checkpoints)."""
+        return {k: v.to_dict() if isinstance(v, Config) else copy.deepcopy(v) for k, v in self.items()}
+
+
+def _to_config(tree):
+    return Config({k: _to_config(v) if isinstance(v, dict) else copy.deepcopy(v) for k, v in tree.items()})
+
+
+def config_path(name, script="tbsi_track"):
+    """experiments/<script>/<name>.yaml, or `name` itself when it is a path to a file."""
+    candidate = Path(name)
+    if candidate.suffix in (".yaml", ".yml") or candidate.is_file():
+        return candidate
+    return REPO_ROOT / "experiments" / script / f"{name}.yaml"
+
+
+def _merge(base, override, source, prefix="", inert=None):
+    """Copy override into base; unknown keys are errors, inert keys are collected in `inert`."""
+    inert = [] if inert is None else inert
+    for key, value in override.items():
+        dotted = f"{prefix}{key}"
+        if key not in base:
+            raise ValueError(f"{source}: unknown config key {dotted!r}; known keys at this level: "
+                             f"{', '.join(sorted(base))}")
+        if isinstance(base[key], dict):
+            if not isinstance(value, dict):
+                raise ValueError(f"{source}: config key {dotted!r} must be a mapping, got {value!r}")
+            _merge(base[key], value, source, dotted + ".", inert)
+            continue
+        if isinstance(value, dict):
+            raise ValueError(f"{source}: config key {dotted!r} takes a value, not a mapping")
+        if dotted in INERT_KEYS:
+            inert.append(dotted)
+        base[key] = value
+
+
+def _warn_inert(keys, source):
+    new = [k for k in keys if (source, k) not in _warned_inert]
+    if new:
+        _warned_inert.update((source, k) for k in new)
+        print(f"note: {source}: these keys are accepted for compatibility but have no effect "
+              f"(see lib/config/defaults.py INERT_KEYS): {', '.join(new)}", file=sys.stderr)
+
+
+def merge_overrides(cfg, override, source="overrides"):
+    """Apply a nested dict of overrides to cfg in place, with the same checks as a YAML file."""
+    inert = []
+    _merge(cfg, override, source, inert=inert)
+    _warn_inert(inert, source)
+    return cfg
+
+
+def load_config(name=None, script="tbsi_track"):
+    """The defaults updated by experiments/<script>/<name>.yaml (or by the YAML file `name`)."""
+    cfg = _to_config(DEFAULTS)
+    if name is None:
+        return cfg
+    path = config_path(name, script)
+    if not path.is_file():
+        available = sorted(p.stem for p in (REPO_ROOT / "experiments" / script).glob("*.yaml"))
+        raise FileNotFoundError(f"config file {path} not found; configs in experiments/{script}/: "
+                                f"{', '.join(available) or 'none'}")
+    with open(path) as fh:
+        try:
+            override = yaml.safe_load(fh) or {}
+        except yaml.YAMLError as err:
+            raise ValueError(f"{path}: not valid YAML: {err}") from None
+    if not isinstance(override, dict):
+        raise ValueError(f"{path}: expected a mapping of config keys at the top level")
+    return merge_overrides(cfg, override, str(path))

@@ -1,0 +1,129 @@
+"""Loading weights: official IIMF checkpoints, our own training checkpoints and pretrained inits.
+
+The official model builds modules that never influence its output (MODEL.md section 8, item 2);
+we do not build them, so their keys are dropped when an official checkpoint is loaded.
+"""
+import re
+from pathlib import Path
+
+import torch
+import torch.nn.functional as F
+
+# Keys of official checkpoints that belong to modules we do not build (no effect on any output).
+DEAD_KEY_PATTERNS = [
+    r"backbone\.(pos_embed|cls_token|middle_modality_x|middle_modality_z)$",
+    r"backbone\.middle_fuse_[xz]\.",
+    r"backbone\.sp_sh_layer\.(t_fusion_1|fused_sh_fusion_1|fused_sh_fusion_2|fused_t|ca_t2s_vsh2i|ca_t2s_ish2v)\.",
+    r"\.attn_reshape\.proj_4\.",
+]
+_DEAD_KEYS = re.compile("|".join(DEAD_KEY_PATTERNS))
+README_HINT = "see pretrained_models/README.md for where to get it"
+
+
+def is_dead_key(key):
+    return _DEAD_KEYS.search(key) is not None
+
+
+def _read_state_dict(path, preferred_keys=("net", "model", "state_dict")):
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"checkpoint {path} not found")
+    try:
+        ckpt = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as err:  # a truncated or foreign file: say which one
+        raise RuntimeError(f"cannot read checkpoint {path}: {err}") from None
+    for key in preferred_keys:
+        if isinstance(ckpt, dict) and isinstance(ckpt.get(key), dict):
+            state = ckpt[key]
+            break
+    else:
+        if isinstance(ckpt, dict) and ckpt and all(isinstance(v, torch.Tensor) for v in ckpt.values()):
+            state = ckpt
+        else:
+            raise ValueError(f"checkpoint {path} holds no state_dict under any of {list(preferred_keys)}")
+    return {k.removeprefix("module."): v for k, v in state.items()}
+
+
+def convert_official_state_dict(state):
+    """Drop the keys of never-used official modules. Returns (state_dict, number dropped)."""
+    kept = {k: v for k, v in state.items() if not is_dead_key(k)}
+    return kept, len(state) - len(kept)
+
+
+def _check_keys(net, state, source):
+    expected = net.state_dict()
+    missing = sorted(set(expected) - set(state))
+    unexpected = sorted(set(state) - set(expected))
+    mismatched = sorted(f"{k}: checkpoint {tuple(state[k].shape)} vs model {tuple(expected[k].shape)}"
+                        for k in set(state) & set(expected) if state[k].shape != expected[k].shape)
+    if missing or unexpected or mismatched:
+        def listing(title, keys):
+            shown = "\n    ".join(keys[:20]) + (f"\n    ... and {len(keys) - 20} more" if len(keys) > 20 else "")
+            return f"\n  {title} ({len(keys)}):\n    {shown}" if keys else ""
+        raise ValueError(f"checkpoint {source} does not match the model built from the config:"
+                         + listing("missing", missing) + listing("unexpected", unexpected)
+                         + listing("wrong shape", mismatched))
+
+
+def load_official_checkpoint(net, path, verbose=True):
+    """Load an official IIMF checkpoint ({'net': state_dict}) or one of our training checkpoints."""
+    state, dropped = convert_official_state_dict(_read_state_dict(path))
+    _check_keys(net, state, path)
+    net.load_state_dict(state, strict=True)
+    if verbose:
+        note = f"; dropped {dropped} keys of official modules that never affect the output" if dropped else ""
+        print(f"loaded {len(state)} tensors from {path}{note}")
+    return net
+
+
+def resize_pos_embed(pos_embed, grid, num_prefix_tokens=1):
+    """ViT (1, prefix + S*S, C) position embeddings -> (1, grid*grid, C), bicubic, prefix dropped."""
+    patch = pos_embed[:, num_prefix_tokens:]
+    side = int(round(patch.shape[1] ** 0.5))
+    patch = patch.reshape(1, side, side, -1).permute(0, 3, 1, 2)
+    patch = F.interpolate(patch, size=(grid, grid), mode="bicubic", align_corners=False)
+    return patch.flatten(2).transpose(1, 2)
+
+
+def _pretrained_path(cfg):
+    from lib.config import REPO_ROOT
+    name = Path(cfg.MODEL.PRETRAIN_FILE)
+    path = name if name.is_absolute() or name.is_file() else REPO_ROOT / "pretrained_models" / name
+    if not path.is_file():
+        raise FileNotFoundError(f"pretrained weights {path} (MODEL.PRETRAIN_FILE) not found; {README_HINT}, "
+                                f"or set MODEL.PRETRAIN_FILE: '' to start from random weights")
+    return path
+
+
+def load_pretrained(net, cfg):
+    """Initialise for training: a whole-model SOT checkpoint, or ImageNet ViT weights for the backbone."""
+    path = _pretrained_path(cfg)
+    if cfg.TRAIN.SOT_PRETRAIN:
+        state, dropped = convert_official_state_dict(_read_state_dict(path, ("net",)))
+        target, prefix = net, ""
+    else:
+        state = _read_state_dict(path, ("model", "net", "state_dict"))
+        dropped = 0
+        if "pos_embed" in state:
+            backbone = net.backbone
+            state["pos_embed_z"] = resize_pos_embed(state["pos_embed"], backbone.template_grid)
+            state["pos_embed_x"] = resize_pos_embed(state.pop("pos_embed"), backbone.search_grid)
+        target, prefix = net.backbone, "backbone."
+    expected = target.state_dict()
+    usable = {k: v for k, v in state.items() if k in expected and v.shape == expected[k].shape}
+    wrong_shape = sorted(k for k in state if k in expected and state[k].shape != expected[k].shape)
+    if wrong_shape:
+        raise ValueError(f"pretrained weights {path}: wrong shapes for {wrong_shape[:10]}")
+    target.load_state_dict(usable, strict=False)
+    missing = [prefix + k for k in expected if k not in usable]
+    unexpected = [k for k in state if k not in expected]
+    print(f"pretrained init from {path}: loaded {len(usable)}, missing {len(missing)} (kept at random init), "
+          f"unexpected {len(unexpected)} (ignored){f', dropped {dropped} dead official keys' if dropped else ''}")
+    if missing:
+        print("  missing: " + ", ".join(sorted({_module_of(k) for k in missing})))
+    return net
+
+
+def _module_of(key):
+    parts = key.split(".")
+    return ".".join(parts[:3]) if parts[0] == "backbone" else ".".join(parts[:2])

@@ -1,0 +1,59 @@
+"""Fusion of the search streams into one map, and the center-based box head."""
+import torch
+from torch import nn
+
+
+def conv_bn_relu(in_planes, out_planes):
+    return nn.Sequential(nn.Conv2d(in_planes, out_planes, kernel_size=3, padding=1),
+                         nn.BatchNorm2d(out_planes), nn.ReLU(inplace=True))
+
+
+def tokens_to_map(tokens, size):
+    """(B, size*size, C) raster-order tokens -> (B, C, size, size)."""
+    return tokens.transpose(1, 2).reshape(tokens.shape[0], tokens.shape[2], size, size)
+
+
+def fuse_search_maps(dim):
+    """[fused rgb/tir map ; shared map] -> Conv3x3(2C -> C), BatchNorm, ReLU."""
+    return nn.Sequential(nn.Conv2d(2 * dim, dim, kernel_size=3, padding=1), nn.BatchNorm2d(dim), nn.ReLU(inplace=True))
+
+
+class CenterPredictor(nn.Module):
+    """Three conv branches on the search map: target-centre score, sub-cell offset and box size."""
+
+    def __init__(self, inplanes, channels, feat_size, stride):
+        super().__init__()
+        self.feat_size = feat_size
+        self.stride = stride
+        widths = [inplanes, channels, channels // 2, channels // 4, channels // 8]
+        for branch, out in (("ctr", 1), ("offset", 2), ("size", 2)):
+            for k in range(4):
+                setattr(self, f"conv{k + 1}_{branch}", conv_bn_relu(widths[k], widths[k + 1]))
+            setattr(self, f"conv5_{branch}", nn.Conv2d(widths[4], out, kernel_size=1))
+        for p in self.parameters():
+            if p.dim() > 1:
+                nn.init.xavier_uniform_(p)
+
+    def _branch(self, name, x):
+        for k in range(1, 6):
+            x = getattr(self, f"conv{k}_{name}")(x)
+        return x
+
+    def forward(self, search_map):
+        score_map = torch.clamp(torch.sigmoid(self._branch("ctr", search_map)), 1e-4, 1 - 1e-4)
+        size_map = torch.clamp(torch.sigmoid(self._branch("size", search_map)), 1e-4, 1 - 1e-4)
+        offset_map = self._branch("offset", search_map)
+        return score_map, size_map, offset_map
+
+    def boxes_from_maps(self, score_map, size_map, offset_map):
+        """Box at the score argmax (first on ties): (B, 1, 4) cx, cy, w, h normalised to the crop."""
+        size = self.feat_size
+        idx = score_map.flatten(1).argmax(dim=1, keepdim=True)           # (B, 1)
+        cell_y = torch.div(idx, size, rounding_mode="floor")
+        cell_x = idx % size
+        gather = idx.unsqueeze(1).expand(-1, 2, -1)                      # (B, 2, 1)
+        wh = size_map.flatten(2).gather(2, gather).squeeze(-1)
+        offset = offset_map.flatten(2).gather(2, gather).squeeze(-1)
+        cx = (cell_x.to(offset.dtype) + offset[:, :1]) / size
+        cy = (cell_y.to(offset.dtype) + offset[:, 1:]) / size
+        return torch.cat([cx, cy, wh], dim=1).unsqueeze(1)

@@ -1,0 +1,192 @@
+"""Small, dependable file helpers: atomic writes, image reading, box-file parsing.
+
+* ``atomic_write(path, data)``: ``data`` is ``str`` (UTF-8), ``bytes`` or a callable ``fn(fileobj)``
+  that writes into a binary file object. The data goes to a temporary file in the destination
+  folder, is flushed and fsync'ed, then moved over ``path`` with ``os.replace``. If anything
+  raises, the temporary file is removed and ``path`` is untouched (old content or absent).
+* ``atomic_torch_save(obj, path)``: ``torch.save`` through ``atomic_write``.
+* ``read_image(path)`` -> ``H x W x 3`` uint8 RGB (grey images are expanded to 3 channels).
+* ``read_boxes(path)`` -> float64 ``(N, 4)`` from rows of numbers separated by commas, tabs or
+  spaces (any mix), with errors that name the file and the 1-based row.
+"""
+from __future__ import annotations
+
+import os
+import re
+import tempfile
+from pathlib import Path
+from typing import Callable, Union
+
+import numpy as np
+
+__all__ = [
+    "atomic_write",
+    "atomic_torch_save",
+    "read_image",
+    "read_boxes",
+    "ImageReadError",
+    "ImageNotFoundError",
+    "BoxFileError",
+]
+
+PathLike = Union[str, os.PathLike]
+
+
+class ImageReadError(OSError):
+    """An image file exists but cannot be decoded (or cannot be read)."""
+
+
+class ImageNotFoundError(ImageReadError, FileNotFoundError):
+    """An image file does not exist. Also a ``FileNotFoundError``."""
+
+
+class BoxFileError(ValueError):
+    """A box/ground-truth file cannot be parsed."""
+
+
+# --------------------------------------------------------------------------------------------
+# Atomic writes
+# --------------------------------------------------------------------------------------------
+def _fsync_dir(folder: Path) -> None:
+    """Make the rename durable (best effort: not every platform lets you open a folder)."""
+    try:
+        fd = os.open(str(folder), os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
+
+
+def atomic_write(path: PathLike, data: Union[str, bytes, bytearray, memoryview, Callable]) -> Path:
+    """Write ``data`` to ``path`` atomically; return the path.
+
+    ``data``: ``str`` (written as UTF-8, newlines untouched), bytes-like, or a callable taking a
+    binary file object (for streaming writers such as ``torch.save``). Parent folders are
+    created. On any exception the destination is left as it was and no temporary file remains.
+    """
+    path = Path(path)
+    if isinstance(data, str):
+        payload = data.encode("utf-8")
+    elif isinstance(data, (bytes, bytearray, memoryview)):
+        payload = bytes(data)
+    elif callable(data):
+        payload = None
+    else:
+        raise TypeError(
+            f"atomic_write({str(path)!r}): data must be str, bytes or a callable(fileobj), "
+            f"got {type(data).__name__}"
+        )
+    folder = path.parent if str(path.parent) else Path(".")
+    folder.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=str(folder), prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as f:
+            if payload is None:
+                data(f)
+            else:
+                f.write(payload)
+            f.flush()
+            os.fsync(f.fileno())
+        # mkstemp creates 0600 files; give the result the usual permissions (umask applied).
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(tmp, 0o666 & ~umask)
+        os.replace(tmp, path)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except OSError:
+            pass
+        raise
+    _fsync_dir(folder)
+    return path
+
+
+def atomic_torch_save(obj, path: PathLike) -> Path:
+    """``torch.save(obj, path)`` done atomically (a crash never leaves a truncated checkpoint)."""
+    import torch
+
+    return atomic_write(path, lambda f: torch.save(obj, f))
+
+
+# --------------------------------------------------------------------------------------------
+# Images
+# --------------------------------------------------------------------------------------------
+def read_image(path: PathLike) -> np.ndarray:
+    """Read an image file as ``H x W x 3`` uint8 RGB.
+
+    Raises ``ImageNotFoundError`` (a ``FileNotFoundError``) when the file is missing and
+    ``ImageReadError`` (an ``OSError``) when it cannot be decoded; both name the file.
+    Reads the bytes with Python and decodes with OpenCV, so any path (spaces, quotes,
+    non-ASCII) works.
+    """
+    import cv2
+
+    path = Path(path)
+    try:
+        buf = np.fromfile(str(path), dtype=np.uint8)
+    except FileNotFoundError:
+        raise ImageNotFoundError(f"image file not found: {path}") from None
+    except IsADirectoryError:
+        raise ImageReadError(f"cannot read image {path}: it is a directory") from None
+    except OSError as e:
+        raise ImageReadError(f"cannot read image file {path}: {e}") from e
+    if buf.size == 0:
+        raise ImageReadError(f"cannot decode image file {path}: the file is empty")
+    im = cv2.imdecode(buf, cv2.IMREAD_COLOR)
+    if im is None:
+        raise ImageReadError(f"cannot decode image file {path} ({buf.size} bytes): damaged or not an image")
+    if im.ndim == 2:  # defensive: IMREAD_COLOR always gives 3 channels
+        im = np.repeat(im[:, :, None], 3, axis=2)
+    return np.ascontiguousarray(im[:, :, ::-1])  # BGR -> RGB
+
+
+# --------------------------------------------------------------------------------------------
+# Box files
+# --------------------------------------------------------------------------------------------
+_SPLIT = re.compile(r"[,\s;]+")
+
+
+def read_boxes(path: PathLike, ncols: int = 4, allow_nan: bool = False) -> np.ndarray:
+    """Parse a box file into a float64 ``(N, ncols)`` array.
+
+    Rows hold numbers separated by commas, tabs and/or spaces (LasHeR/RGBT234 use ``x,y,w,h``,
+    GTOT spaces, some files tabs; CRLF line endings and a UTF-8 BOM are fine). Blank lines at
+    the end are ignored; a blank line between rows is an error (it would shift every later
+    frame). Errors name the file and the 1-based row. ``NaN``/``inf`` are errors unless
+    ``allow_nan``. An empty file gives a ``(0, ncols)`` array.
+    """
+    path = Path(path)
+    try:
+        text = path.read_bytes().decode("utf-8-sig")
+    except FileNotFoundError:
+        raise FileNotFoundError(f"box file not found: {path}") from None
+    except UnicodeDecodeError as e:
+        raise BoxFileError(f"{path}: not a text file ({e})") from None
+    lines = text.splitlines()
+    while lines and not lines[-1].strip():
+        lines.pop()
+    out = np.empty((len(lines), ncols), dtype=np.float64)
+    for i, line in enumerate(lines):
+        fields = [t for t in _SPLIT.split(line.strip()) if t]
+        if not fields:
+            raise BoxFileError(f"{path}, row {i + 1}: empty row between box rows")
+        if len(fields) != ncols:
+            hint = ""
+            if ncols == 4 and len(fields) == 8:
+                hint = " (8 values look like corner/polygon format x1,y1,...,x4,y4; convert to x,y,w,h)"
+            raise BoxFileError(
+                f"{path}, row {i + 1}: expected {ncols} values, got {len(fields)}: {line.strip()!r}{hint}"
+            )
+        try:
+            vals = [float(t) for t in fields]
+        except ValueError:
+            raise BoxFileError(f"{path}, row {i + 1}: non-numeric value in {line.strip()!r}") from None
+        if not allow_nan and not all(np.isfinite(vals)):
+            raise BoxFileError(f"{path}, row {i + 1}: NaN or infinite value in {line.strip()!r}")
+        out[i] = vals
+    return out

@@ -1,0 +1,1 @@
+"""Data: RGB-T datasets (lib.data.datasets), synthetic generator (lib.data.synthetic)."""

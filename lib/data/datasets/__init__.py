@@ -1,0 +1,60 @@
+"""RGB-T test/training datasets.
+
+    ds = get_dataset("lasher_test", root)   # lasher_test, lasher_train, rgbt234, rgbt210, gtot
+    len(ds); ds.names; seq = ds["name"] or ds[0]
+    seq.rgb_frames, seq.tir_frames, seq.ground_truth, seq.init_box, seq.num_frames
+    seq.read_frame(i) -> H x W x 6 uint8 [R, G, B | T, T, T]
+"""
+from __future__ import annotations
+
+import os
+from typing import Union
+
+from .base import (
+    DatasetError,
+    DatasetNotFoundError,
+    RGBTDataset,
+    Sequence,
+    list_frames,
+    natural_key,
+)
+from .gtot import GTOTDataset
+from .lasher import LasHeRDataset, LasHeRTestDataset, LasHeRTrainDataset
+from .rgbt210 import RGBT210Dataset
+from .rgbt234 import RGBT234Dataset
+
+DATASETS = {
+    "lasher_test": LasHeRTestDataset,
+    "lasher_train": LasHeRTrainDataset,
+    "rgbt234": RGBT234Dataset,
+    "rgbt210": RGBT210Dataset,
+    "gtot": GTOTDataset,
+}
+_ALIASES = {"lasher": "lasher_test", "lashertest": "lasher_test", "lashertrain": "lasher_train"}
+
+
+def get_dataset(name: str, root: Union[str, os.PathLike]) -> RGBTDataset:
+    """Dataset ``name`` (case-insensitive; ``-`` same as ``_``) rooted at ``root``."""
+    key = str(name).strip().lower().replace("-", "_")
+    key = _ALIASES.get(key, key)
+    if key not in DATASETS:
+        raise ValueError(f"unknown dataset {name!r}; choose one of {', '.join(DATASETS)}")
+    return DATASETS[key](root)
+
+
+__all__ = [
+    "get_dataset",
+    "DATASETS",
+    "DatasetError",
+    "DatasetNotFoundError",
+    "RGBTDataset",
+    "Sequence",
+    "list_frames",
+    "natural_key",
+    "LasHeRDataset",
+    "LasHeRTestDataset",
+    "LasHeRTrainDataset",
+    "RGBT234Dataset",
+    "RGBT210Dataset",
+    "GTOTDataset",
+]

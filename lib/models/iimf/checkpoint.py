@@ -127,3 +127,21 @@ def load_pretrained(net, cfg):
 def _module_of(key):
     parts = key.split(".")
     return ".".join(parts[:3]) if parts[0] == "backbone" else ".".join(parts[:2])
+
+
+def official_dead_parameter_count(net):
+    """How many parameters the official model builds on top of ours for the same config.
+
+    These are the modules behind DEAD_KEY_PATTERNS: the 224-px pos_embed and cls token, the
+    middle_modality/middle_fuse members, six unused SpSh members and every proj_4.
+    """
+    backbone = net.backbone
+    dim = backbone.pos_embed_x.shape[-1]
+    hidden = backbone.blocks[0].mlp.fc1.out_features
+    patch = backbone.patch_embed.proj.kernel_size[0]
+    fuse = 2 * dim * dim + dim + 2 * dim                              # Linear(2C, C) + LayerNorm
+    cross_block = 4 * dim + dim * dim + dim + 2 * dim * hidden + hidden + dim
+    tokens = backbone.num_template + backbone.search_grid ** 2
+    joint_blocks = 3 + len(backbone.tbsi_layers)
+    return ((224 // patch) ** 2 + 1) * dim + dim + tokens * dim \
+        + 6 * fuse + 2 * cross_block + joint_blocks * (2 * dim * dim + dim)

@@ -1,0 +1,60 @@
+"""Size, FLOPs and speed of one IIMF tracking forward (batch 1, template + search, eval mode).
+
+    python tracking/profile_model.py --script tbsi_track --config vitb_256_tbsi_32x1_1e4_lasher_15ep_sot \
+        --threads 2 --runs 10 --device cpu --json output/profile.json
+"""
+import argparse
+import json
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+import torch  # noqa: E402
+
+from lib.config import load_config  # noqa: E402
+from lib.models.iimf import build_iimf  # noqa: E402
+from lib.utils.io import atomic_write  # noqa: E402
+from lib.utils.profiling import (count_flops, parameter_counts, summarize_times, time_forward,  # noqa: E402
+                                 tracking_inputs)
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--script", default="tbsi_track", help="experiment family (folder under experiments/)")
+    parser.add_argument("--config", required=True, help="config name (experiments/<script>/<config>.yaml) or path")
+    parser.add_argument("--threads", type=int, default=None, help="torch CPU threads (default: torch's choice)")
+    parser.add_argument("--runs", type=int, default=10, help="timed forward passes (after 2 warm-up passes)")
+    parser.add_argument("--device", default="cpu", choices=["cpu", "cuda"])
+    parser.add_argument("--json", type=Path, help="also write the numbers to this JSON file")
+    args = parser.parse_args(argv)
+
+    if args.device == "cuda" and not torch.cuda.is_available():
+        parser.error("--device cuda: no CUDA device is available here")
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    cfg = load_config(args.config, args.script)
+    net = build_iimf(cfg).eval().to(args.device)
+    template, search = tracking_inputs(cfg, args.device)
+
+    def forward():
+        with torch.inference_mode():
+            return net(template=template, search=search, return_features=False)
+
+    sync = torch.cuda.synchronize if args.device == "cuda" else None
+    result = {"config": args.config, "device": args.device,
+              "device_name": torch.cuda.get_device_name() if args.device == "cuda" else "cpu",
+              "threads": torch.get_num_threads(), **parameter_counts(net),
+              "gflops": count_flops(forward) / 1e9, **summarize_times(time_forward(forward, args.runs, synchronize=sync))}
+    print(f"{args.config} on {result['device_name']} ({result['threads']} threads): "
+          f"{result['params_m']:.2f} M parameters ({result['params_official_m']:.2f} M with the official "
+          f"never-used ones), {result['gflops']:.1f} GFLOPs per frame, latency median {result['latency_ms']:.1f} ms "
+          f"(min {result['latency_min_ms']:.1f} ms), {result['fps']:.2f} FPS")
+    if args.json:
+        args.json.parent.mkdir(parents=True, exist_ok=True)
+        atomic_write(args.json, json.dumps(result, indent=2) + "\n")
+        print(f"wrote {args.json}")
+
+
+if __name__ == "__main__":
+    main()

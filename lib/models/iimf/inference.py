@@ -1,0 +1,70 @@
+"""Inference variants of a loaded IIMF network: the exact float32 path and opt-in fast paths.
+
+    net = prepare_for_inference(net, precision="fp32", device="cpu")   # exact (default)
+    out = net(template=[z_rgb, z_tir], search=[x_rgb, x_tir], return_features=False)
+
+precision:
+  fp32  exact: BatchNorm folded into the preceding convolutions (same boxes within float noise)
+  bf16  autocast to bfloat16 (CPUs with AVX512-BF16/AMX, and GPUs); maps returned in float32
+  fp16  autocast to float16 (GPU only)
+  int8  dynamic int8 quantisation of every Linear layer (CPU only)
+"""
+import warnings
+
+import torch
+from torch import nn
+from torch.nn.utils.fusion import fuse_conv_bn_eval
+
+PRECISIONS = ("fp32", "bf16", "fp16", "int8")
+
+
+def fold_batchnorm(module):
+    """Fold every Conv2d -> BatchNorm2d pair inside nn.Sequential containers (eval mode only)."""
+    for child in module.children():
+        fold_batchnorm(child)
+    if isinstance(module, nn.Sequential):
+        for i in range(len(module) - 1):
+            conv, bn = module[i], module[i + 1]
+            if isinstance(conv, nn.Conv2d) and isinstance(bn, nn.BatchNorm2d):
+                module[i] = fuse_conv_bn_eval(conv, bn)
+                module[i + 1] = nn.Identity()
+    return module
+
+
+class AutocastNet(nn.Module):
+    """Runs the wrapped network under autocast and returns float32 outputs."""
+
+    def __init__(self, net, device_type, dtype):
+        super().__init__()
+        self.net = net
+        self.device_type = device_type
+        self.dtype = dtype
+
+    def forward(self, template, search, return_features=False):
+        with torch.autocast(self.device_type, dtype=self.dtype):
+            out = self.net(template=template, search=search, return_features=return_features)
+        return {k: v.float() for k, v in out.items()}
+
+
+def quantize_linear_int8(net):
+    """Dynamic int8 quantisation of the Linear layers (weights int8, activations per batch)."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # torch.ao's eager quantisation warns that it is deprecated
+        return torch.ao.quantization.quantize_dynamic(net, {nn.Linear}, dtype=torch.qint8)
+
+
+def prepare_for_inference(net, precision="fp32", device="cpu"):
+    """Eval-mode network on `device` in the requested precision (see the module docstring)."""
+    if precision not in PRECISIONS:
+        raise ValueError(f"precision {precision!r} is not one of {', '.join(PRECISIONS)}")
+    device = torch.device(device)
+    net = fold_batchnorm(net.eval()).to(device)
+    if precision == "fp32":
+        return net
+    if precision == "int8":
+        if device.type != "cpu":
+            raise ValueError("precision int8 runs on the CPU only; use fp16 or bf16 on a GPU")
+        return quantize_linear_int8(net)
+    if precision == "fp16" and device.type != "cuda":
+        raise ValueError("precision fp16 needs a GPU; on the CPU use bf16 or int8")
+    return AutocastNet(net, device.type, torch.bfloat16 if precision == "bf16" else torch.float16)

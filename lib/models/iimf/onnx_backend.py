@@ -1,0 +1,79 @@
+"""ONNX export of the tracking forward, and an ONNX Runtime backend with the network's interface.
+
+    export_onnx(net, cfg, "iimf.onnx")
+    net = OnnxRuntimeNet("iimf.onnx", threads=2)
+    out = net(template=[z_rgb, z_tir], search=[x_rgb, x_tir])   # score/size/offset maps, pred_boxes
+"""
+import copy
+from pathlib import Path
+
+import numpy as np
+import torch
+from torch import nn
+
+INPUT_NAMES = ["template_rgb", "template_tir", "search_rgb", "search_tir"]
+OUTPUT_NAMES = ["pred_boxes", "score_map", "size_map", "offset_map"]
+
+
+class _TrackingForward(nn.Module):
+    """Positional-argument wrapper: four images in, the four head outputs out."""
+
+    def __init__(self, net):
+        super().__init__()
+        self.net = net
+
+    def forward(self, template_rgb, template_tir, search_rgb, search_tir):
+        out = self.net(template=[template_rgb, template_tir], search=[search_rgb, search_tir],
+                       return_features=False)
+        return tuple(out[name] for name in OUTPUT_NAMES)
+
+
+def export_onnx(net, cfg, path, opset=18):
+    """Write the batch-1 tracking forward of an eval-mode network to an ONNX file."""
+    from lib.utils.io import atomic_write
+    from .inference import fold_batchnorm
+
+    wrapper = _TrackingForward(fold_batchnorm(copy.deepcopy(net).eval()))
+    z = torch.zeros(1, 3, cfg.TEST.TEMPLATE_SIZE, cfg.TEST.TEMPLATE_SIZE)
+    x = torch.zeros(1, 3, cfg.TEST.SEARCH_SIZE, cfg.TEST.SEARCH_SIZE)
+    path = Path(path)
+    tmp = path.with_name(path.name + ".tmp")
+    with torch.no_grad():
+        torch.onnx.export(wrapper, (z, z, x, x), str(tmp), input_names=INPUT_NAMES, output_names=OUTPUT_NAMES,
+                          opset_version=opset, dynamo=False)
+    atomic_write(path, tmp.read_bytes())
+    tmp.unlink()
+    return path
+
+
+class OnnxRuntimeNet:
+    """An ONNX Runtime session that the tracker can call like the PyTorch network."""
+
+    def __init__(self, path, threads=None, device="cpu"):
+        try:
+            import onnxruntime as ort
+        except ImportError:
+            raise ImportError("the onnxruntime backend needs the onnxruntime package: pip install onnxruntime") \
+                from None
+        path = Path(path)
+        if not path.is_file():
+            raise FileNotFoundError(f"ONNX model {path} not found; write it with tracking/export_onnx.py")
+        options = ort.SessionOptions()
+        if threads:
+            options.intra_op_num_threads = threads
+        providers = ["CPUExecutionProvider"]
+        if str(device).startswith("cuda") and "CUDAExecutionProvider" in ort.get_available_providers():
+            providers.insert(0, "CUDAExecutionProvider")
+        self.session = ort.InferenceSession(str(path), options, providers=providers)
+
+    def eval(self):
+        return self
+
+    def to(self, device):
+        return self
+
+    def __call__(self, template, search, return_features=False):
+        feeds = {name: np.ascontiguousarray(t.detach().cpu().float().numpy())
+                 for name, t in zip(INPUT_NAMES, [*template, *search])}
+        outputs = self.session.run(OUTPUT_NAMES, feeds)
+        return {name: torch.from_numpy(value) for name, value in zip(OUTPUT_NAMES, outputs)}

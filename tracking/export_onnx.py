@@ -1,0 +1,48 @@
+"""Export the IIMF tracking forward (batch 1) to ONNX for the onnxruntime backend.
+
+    python tracking/export_onnx.py tbsi_track vitb_256_tbsi_32x1_1e4_lasher_15ep_sot \
+        --checkpoint output/.../TBSITrack_ep0015.pth.tar --out output/iimf_sot.onnx
+    python tracking/test.py tbsi_track <config> --backend onnxruntime --onnx output/iimf_sot.onnx ...
+"""
+import argparse
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+import torch  # noqa: E402
+
+from lib.config import load_config  # noqa: E402
+from lib.models.iimf import build_iimf, load_official_checkpoint  # noqa: E402
+from lib.models.iimf.onnx_backend import OnnxRuntimeNet, export_onnx  # noqa: E402
+from lib.utils.profiling import tracking_inputs  # noqa: E402
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("script", help="experiment family, e.g. tbsi_track")
+    parser.add_argument("config", help="config name or YAML path")
+    parser.add_argument("--checkpoint", type=Path, help="weights ({'net': state_dict}); default: random weights")
+    parser.add_argument("--out", type=Path, required=True, help="the .onnx file to write")
+    parser.add_argument("--opset", type=int, default=18)
+    args = parser.parse_args(argv)
+
+    cfg = load_config(args.config, args.script)
+    net = build_iimf(cfg).eval()
+    if args.checkpoint:
+        load_official_checkpoint(net, args.checkpoint)
+    else:
+        print("no --checkpoint: exporting random weights (for speed tests only)")
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    export_onnx(net, cfg, args.out, opset=args.opset)
+    template, search = tracking_inputs(cfg)
+    with torch.inference_mode():
+        reference = net(template=template, search=search, return_features=False)
+    exported = OnnxRuntimeNet(args.out)(template, search)
+    worst = max((exported[k] - reference[k]).abs().max().item() for k in reference)
+    print(f"wrote {args.out} ({args.out.stat().st_size / 1e6:.1f} MB); largest output difference "
+          f"from PyTorch on a random input: {worst:.2e}")
+
+
+if __name__ == "__main__":
+    main()

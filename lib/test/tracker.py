@@ -1,0 +1,188 @@
+"""The IIMF single-object tracker (MODEL.md section 5), device-agnostic.
+
+    tracker = IIMFTracker(net, cfg, device)        # or build_tracker(cfg, checkpoint, device)
+    tracker.initialize(frame0, init_box_xywh)      # frame: H x W x 6 uint8 [R, G, B | T, T, T]
+    box = tracker.track(frame)                     # [x, y, w, h] (Python floats) per later frame
+
+Every step follows the official tracker in the same order and precision, so that given the
+same network outputs the boxes are the official ones bit for bit (and within float32 noise,
+far below 0.001 px, given the same weights):
+
+1. ``sample_target`` (lib/utils/crops.py): template at ``TEST.TEMPLATE_FACTOR`` ->
+   ``TEST.TEMPLATE_SIZE`` once at initialisation (never updated); search region at
+   ``TEST.SEARCH_FACTOR`` -> ``TEST.SEARCH_SIZE`` around the previous state.
+2. Normalisation in float32 on the device: ``(uint8 / 255.0 - mean) / std`` with the 6-channel
+   ``DATA.MEAN``/``DATA.STD``; channels ``[:3]`` are the RGB input, ``[3:]`` the TIR input.
+3. The network (under ``torch.inference_mode``), then ``response = hann * score_map`` with the
+   centred cosine window of the feature map size ``TEST.SEARCH_SIZE // MODEL.BACKBONE.STRIDE``.
+4. ``cal_bbox``: the cell of the first maximum of the response, its offset and size.
+5. Scale by ``search_size / resize_factor`` in float32, map back to the image with the
+   unrounded previous centre, ``clip_box(margin=10)``; the result is the new state.
+
+Constants (mean, std, window) are created once on the tracker's device.
+"""
+from __future__ import annotations
+
+import inspect
+import math
+from typing import Optional, Sequence
+
+import numpy as np
+import torch
+
+from lib.utils.boxes import clip_box, map_box_back
+from lib.utils.crops import sample_target
+
+__all__ = ["hann1d", "hann2d", "cal_bbox", "IIMFTracker", "build_tracker", "resolve_device"]
+
+CLIP_MARGIN = 10
+
+
+def hann1d(size: int) -> torch.Tensor:
+    """Centred cosine window, never zero: ``0.5 * (1 - cos(2 pi k / (size + 1)))``, k = 1..size
+    (float32, computed in the same torch operations as the original)."""
+    k = torch.arange(1, size + 1).float()
+    return 0.5 * (1 - torch.cos((2 * math.pi / (size + 1)) * k))
+
+
+def hann2d(size: int) -> torch.Tensor:
+    """Outer product of two ``hann1d(size)`` windows, shape (1, 1, size, size), float32 (CPU)."""
+    h = hann1d(size)
+    return h.reshape(1, 1, -1, 1) * h.reshape(1, 1, 1, -1)
+
+
+def cal_bbox(score_map: torch.Tensor, size_map: torch.Tensor, offset_map: torch.Tensor) -> torch.Tensor:
+    """Box at the maximum of ``score_map`` (the first one on ties, row-major order).
+
+    ``score_map`` (B, 1, F, F), ``size_map`` and ``offset_map`` (B, 2, F, F). Returns (B, 4)
+    ``(cx, cy, w, h)`` normalised to the search crop: ``((col + offset_x) / F,
+    (row + offset_y) / F, w, h)``, in the maps' dtype.
+    """
+    feat = score_map.shape[-1]
+    if score_map.shape[-2] != feat:
+        raise ValueError(f"cal_bbox: expected a square score map, got shape {tuple(score_map.shape)}")
+    flat = score_map.flatten(1)
+    idx = torch.argmax(flat, dim=1, keepdim=True)                      # first maximum on ties
+    idx_y = torch.div(idx, feat, rounding_mode="floor")
+    idx_x = idx % feat
+    gather_idx = idx.unsqueeze(1).expand(idx.shape[0], 2, 1)
+    size = size_map.flatten(2).gather(dim=2, index=gather_idx).squeeze(-1)   # (B, 2)
+    offset = offset_map.flatten(2).gather(dim=2, index=gather_idx).squeeze(-1)
+    cx = (idx_x.to(offset.dtype) + offset[:, :1]) / feat
+    cy = (idx_y.to(offset.dtype) + offset[:, 1:]) / feat
+    return torch.cat([cx, cy, size], dim=1)
+
+
+def resolve_device(device) -> torch.device:
+    """``None`` -> ``cuda:0`` if available else ``cpu``; strings and devices pass through."""
+    if device is None:
+        return torch.device("cuda:0" if torch.cuda.is_available() else "cpu")
+    return torch.device(device)
+
+
+class IIMFTracker:
+    """Fixed-template RGB-T tracker around an IIMF network.
+
+    ``net``: any module with ``forward(template=[z_rgb, z_tir], search=[x_rgb, x_tir])`` returning
+    a dict with ``score_map`` (1, 1, F, F), ``size_map`` and ``offset_map`` (1, 2, F, F).
+    ``cfg``: the experiment config (uses ``TEST.*``, ``DATA.MEAN``/``STD``,
+    ``MODEL.BACKBONE.STRIDE``). ``device``: where the network runs (it is moved there and put in
+    eval mode). After ``track``, ``last_score`` holds the maximum of the windowed response.
+    """
+
+    def __init__(self, net: torch.nn.Module, cfg, device=None):
+        self.device = resolve_device(device)
+        self.net = net.to(self.device).eval()
+        test = cfg.TEST
+        self.template_factor = float(test.TEMPLATE_FACTOR)
+        self.template_size = int(test.TEMPLATE_SIZE)
+        self.search_factor = float(test.SEARCH_FACTOR)
+        self.search_size = int(test.SEARCH_SIZE)
+        stride = int(cfg.MODEL.BACKBONE.STRIDE)
+        if self.search_size % stride or self.template_size % stride:
+            raise ValueError(f"TEST.SEARCH_SIZE ({self.search_size}) and TEST.TEMPLATE_SIZE "
+                             f"({self.template_size}) must be multiples of MODEL.BACKBONE.STRIDE ({stride})")
+        self.feat_size = self.search_size // stride
+        mean, std = list(cfg.DATA.MEAN), list(cfg.DATA.STD)
+        if len(mean) != 6 or len(std) != 6:
+            raise ValueError(f"DATA.MEAN and DATA.STD must have 6 values (RGB then TIR), got "
+                             f"{len(mean)} and {len(std)}")
+        self.mean = torch.tensor(mean).view(1, 6, 1, 1).to(self.device)
+        self.std = torch.tensor(std).view(1, 6, 1, 1).to(self.device)
+        self.window = hann2d(self.feat_size).to(self.device)
+        try:
+            params = inspect.signature(self.net.forward).parameters
+        except (TypeError, ValueError):
+            params = {}
+        # Our network can skip the backbone features that tracking never reads (same boxes).
+        self._forward_kwargs = {"return_features": False} if "return_features" in params else {}
+        self.state: Optional[list] = None
+        self.frame_id = 0
+        self.last_score: Optional[float] = None
+        self._template = None
+
+    # ------------------------------------------------------------------ helpers
+    def preprocess(self, crop: np.ndarray) -> torch.Tensor:
+        """``H x W x 6`` uint8 crop -> normalised (1, 6, H, W) float32 tensor on the device."""
+        if crop.ndim != 3 or crop.shape[2] != 6:
+            raise ValueError(f"expected an H x W x 6 RGB-T crop, got shape {crop.shape}")
+        t = torch.from_numpy(np.ascontiguousarray(crop)).to(self.device)
+        t = t.float().permute(2, 0, 1).unsqueeze(0)
+        return ((t / 255.0) - self.mean) / self.std
+
+    @staticmethod
+    def _check_frame(frame: np.ndarray) -> None:
+        if not isinstance(frame, np.ndarray) or frame.ndim != 3 or frame.shape[2] != 6:
+            shape = getattr(frame, "shape", None)
+            raise ValueError(f"expected an H x W x 6 uint8 RGB-T frame [R, G, B | T, T, T], got shape {shape}")
+
+    # ------------------------------------------------------------------ API
+    def initialize(self, frame: np.ndarray, box: Sequence[float]) -> list:
+        """Crop and store the template from the first frame; the state becomes ``box``."""
+        self._check_frame(frame)
+        box = [float(v) for v in (box.tolist() if hasattr(box, "tolist") else box)]
+        if len(box) != 4 or not all(math.isfinite(v) for v in box):
+            raise ValueError(f"initial box must be 4 finite numbers (x, y, w, h), got {box}")
+        if not (box[2] > 0 and box[3] > 0):
+            raise ValueError(f"initial box {box} has w or h <= 0")
+        z_crop, _, _ = sample_target(frame, box, self.template_factor, self.template_size)
+        with torch.inference_mode():
+            z = self.preprocess(z_crop)
+            self._template = [z[:, :3], z[:, 3:]]
+        self.state = box
+        self.frame_id = 0
+        self.last_score = None
+        return list(box)
+
+    def track(self, frame: np.ndarray) -> list:
+        """Track in the next frame; returns the new state ``[x, y, w, h]``."""
+        if self._template is None:
+            raise RuntimeError("IIMFTracker.track called before initialize")
+        self._check_frame(frame)
+        im_h, im_w = frame.shape[:2]
+        self.frame_id += 1
+        x_crop, resize_factor, _ = sample_target(frame, self.state, self.search_factor, self.search_size)
+        with torch.inference_mode():
+            x = self.preprocess(x_crop)
+            out = self.net(template=self._template, search=[x[:, :3], x[:, 3:]], **self._forward_kwargs)
+            score_map = out["score_map"]
+            if tuple(score_map.shape[-2:]) != (self.feat_size, self.feat_size):
+                raise ValueError(f"network score map is {tuple(score_map.shape[-2:])}, expected "
+                                 f"({self.feat_size}, {self.feat_size}) = TEST.SEARCH_SIZE // STRIDE")
+            response = self.window * score_map
+            boxes = cal_bbox(response, out["size_map"], out["offset_map"]).view(-1, 4)
+            pred = (boxes.mean(dim=0) * self.search_size / resize_factor).tolist()
+            self.last_score = float(response.max())
+        box = map_box_back(pred, self.state, resize_factor, self.search_size)
+        self.state = clip_box(box, im_h, im_w, margin=CLIP_MARGIN)
+        return list(self.state)
+
+
+def build_tracker(cfg, checkpoint, device=None, verbose: bool = False) -> IIMFTracker:
+    """Build the network from ``cfg``, load ``checkpoint`` (official ``{'net': state_dict}``
+    format, which our training writes too) and wrap it in an ``IIMFTracker`` on ``device``."""
+    from lib.models.iimf import build_iimf, load_official_checkpoint
+
+    net = build_iimf(cfg, training=False)
+    load_official_checkpoint(net, checkpoint, verbose=verbose)
+    return IIMFTracker(net, cfg, device)

@@ -1,0 +1,232 @@
+"""tracking/test.py and tracking/create_default_local_file.py end to end on a tiny synthetic
+LasHeR-layout dataset, with a checkpoint saved from a freshly built tiny network."""
+import importlib.util
+import shutil
+import subprocess
+import sys
+import warnings
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+REPO = Path(__file__).resolve().parents[1]
+CONFIG = "tiny_demo"
+CKPT_TAIL = Path("checkpoints/train/tbsi_track") / CONFIG / "TBSITrack_ep0002.pth.tar"   # TEST.EPOCH 2
+
+
+def load_cli(name):
+    spec = importlib.util.spec_from_file_location(f"cli_{name}", REPO / "tracking" / f"{name}.py")
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod
+
+
+def cli_main(argv):
+    saved = warnings.formatwarning
+    try:
+        return load_cli("test").main(argv)
+    finally:
+        warnings.formatwarning = saved
+
+
+@pytest.fixture(scope="module")
+def workspace(tmp_path_factory):
+    from lib.config import load_config
+    from lib.data.synthetic import generate_dataset
+    from lib.models.iimf import build_iimf
+
+    ws = tmp_path_factory.mktemp("ws")
+    generate_dataset(ws / "DATA" / "lasher", n_train=0, n_test=3, frames=6, size=(96, 80), seed=1)
+    torch.manual_seed(0)
+    net = build_iimf(load_config(CONFIG))
+    ckpt = ws / "output" / CONFIG / CKPT_TAIL        # where the seed's training command puts it
+    ckpt.parent.mkdir(parents=True)
+    torch.save({"net": net.state_dict(), "epoch": 2}, ckpt)
+    return ws
+
+
+def results_of(save_dir, dataset="lasher_test", param=CONFIG):
+    return Path(save_dir) / "test" / "tracking_results" / "tbsi_track" / param / dataset
+
+
+def test_seed_command_end_to_end_and_resume(workspace, capsys):
+    from lib.config import load_config
+    from lib.data.datasets import get_dataset
+    from lib.test.tracker import build_tracker
+
+    save = workspace / "output"
+    cmd = [sys.executable, str(REPO / "tracking" / "test.py"), "tbsi_track", CONFIG, "--dataset_name", "lasher_test",
+           "--threads", "2", "--num_gpus", "1", "--data_dir", "DATA", "--save_dir", "output"]
+    proc = subprocess.run(cmd, cwd=workspace, capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert "running on the CPU" in proc.stderr or "cuda" in proc.stdout
+    assert "with 2 worker processes" in proc.stdout
+    out = results_of(save)
+    ds = get_dataset("lasher_test", workspace / "DATA" / "lasher")
+    assert len(ds) == 3
+    tracker = build_tracker(load_config(CONFIG), save / CONFIG / CKPT_TAIL, "cpu")
+    for seq in ds:
+        rows = [list(map(float, line.split(","))) for line in (out / f"{seq.name}.txt").read_text().splitlines()]
+        assert len(rows) == seq.num_frames == 6
+        assert rows[0] == seq.init_box.tolist()
+        assert len((out / f"{seq.name}_time.txt").read_text().split()) == 6
+        # the same boxes as tracking in this process (other thread count: float32 noise only)
+        expected = [tracker.initialize(seq.read_frame(0), seq.init_box)]
+        expected += [tracker.track(seq.read_frame(i)) for i in range(1, seq.num_frames)]
+        np.testing.assert_allclose(rows, expected, rtol=0, atol=1e-3)
+    before = {p.name: p.stat().st_mtime_ns for p in out.iterdir()}
+    # rerun: everything is complete, nothing is rewritten
+    assert cli_main(["tbsi_track", CONFIG, "--data_dir", str(workspace / "DATA"), "--save_dir", str(save),
+                     "--no_progress"]) == 0
+    err = capsys.readouterr().err
+    assert "3 of 3 sequences already have complete results" in err
+    assert {p.name: p.stat().st_mtime_ns for p in out.iterdir()} == before
+
+
+def test_single_sequence_explicit_checkpoint_and_epoch(workspace, tmp_path, capsys):
+    ckpt = workspace / "output" / CONFIG / CKPT_TAIL
+    from lib.data.datasets import get_dataset
+
+    name = get_dataset("lasher_test", workspace / "DATA" / "lasher").names[1]
+    rc = cli_main(["tbsi_track", CONFIG, "--sequence", name, "--checkpoint", str(ckpt), "--epoch", "7",
+                   "--data_dir", str(workspace / "DATA"), "--save_dir", str(tmp_path), "--num_gpus", "0",
+                   "--no_progress"])
+    assert rc == 0
+    out = results_of(tmp_path, param=f"{CONFIG}_007")              # another epoch: its own folder
+    assert sorted(p.name for p in out.glob("*.txt")) == sorted([f"{name}.txt", f"{name}_time.txt"])
+    # by index as well
+    rc = cli_main(["tbsi_track", CONFIG, "--sequence", "0", "--checkpoint", str(ckpt),
+                   "--data_dir", str(workspace / "DATA"), "--save_dir", str(tmp_path), "--no_progress"])
+    assert rc == 0 and len(list(results_of(tmp_path).glob("*_time.txt"))) == 1
+
+
+def test_missing_checkpoint_names_paths_tried(workspace, tmp_path, capsys):
+    rc = cli_main(["tbsi_track", CONFIG, "--data_dir", str(workspace / "DATA"), "--save_dir", str(tmp_path),
+                   "--epoch", "5"])
+    err = capsys.readouterr().err
+    assert rc == 2
+    assert str(tmp_path / CONFIG / "checkpoints/train/tbsi_track" / CONFIG / "TBSITrack_ep0005.pth.tar") in err
+    assert str(tmp_path / "checkpoints/train/tbsi_track" / CONFIG / "TBSITrack_ep0005.pth.tar") in err
+
+
+def test_missing_dataset_folder_names_setting_and_path(workspace, tmp_path, capsys):
+    ckpt = workspace / "output" / CONFIG / CKPT_TAIL
+    rc = cli_main(["tbsi_track", CONFIG, "--checkpoint", str(ckpt), "--data_dir", str(tmp_path / "nodata"),
+                   "--save_dir", str(tmp_path)])
+    err = capsys.readouterr().err
+    assert rc == 2 and "lasher_dir" in err and str(tmp_path / "nodata" / "lasher") in err
+    rc = cli_main(["tbsi_track", CONFIG, "--checkpoint", str(ckpt), "--dataset_name", "gtot",
+                   "--data_dir", str(workspace / "DATA"), "--save_dir", str(tmp_path)])
+    err = capsys.readouterr().err
+    assert rc == 2 and "gtot_dir" in err and str(workspace / "DATA" / "gtot") in err
+
+
+def test_bad_arguments(workspace, tmp_path, capsys):
+    assert cli_main(["ostrack", CONFIG, "--data_dir", str(workspace / "DATA")]) == 2
+    assert "unknown tracker 'ostrack'" in capsys.readouterr().err
+    assert cli_main(["tbsi_track", "no_such_config", "--data_dir", str(workspace / "DATA")]) == 2
+    assert "no_such_config" in capsys.readouterr().err
+    assert cli_main(["tbsi_track", CONFIG, "--dataset_name", "otb", "--data_dir", str(workspace / "DATA")]) == 2
+    assert "unknown --dataset_name 'otb'" in capsys.readouterr().err
+    ckpt = workspace / "output" / CONFIG / CKPT_TAIL
+    assert cli_main(["tbsi_track", CONFIG, "--checkpoint", str(ckpt), "--sequence", "nope",
+                     "--data_dir", str(workspace / "DATA"), "--save_dir", str(tmp_path)]) == 2
+    assert "no sequence named 'nope'" in capsys.readouterr().err
+
+
+def test_broken_sequence_fails_clearly_others_complete(workspace, tmp_path, capsys):
+    data = tmp_path / "DATA"
+    shutil.copytree(workspace / "DATA", data)
+    test_dir = data / "lasher" / "testingset"
+    victim = sorted(p.name for p in test_dir.iterdir())[0]
+    frame = sorted((test_dir / victim / "infrared").iterdir())[3]
+    frame.write_bytes(b"garbage")
+    ckpt = workspace / "output" / CONFIG / CKPT_TAIL
+    argv = ["tbsi_track", CONFIG, "--checkpoint", str(ckpt), "--data_dir", str(data), "--save_dir", str(tmp_path),
+            "--no_progress"]
+    assert cli_main(argv) == 1
+    err = capsys.readouterr().err
+    assert f"sequence {victim!r}" in err and str(frame) in err
+    out = results_of(tmp_path)
+    assert not (out / f"{victim}.txt").exists() and len(list(out.glob("*_time.txt"))) == 2
+    # --debug stops with the traceback of the first error
+    with pytest.raises(OSError, match="cannot decode"):
+        cli_main(argv + ["--debug", "--sequence", victim])
+
+
+# ------------------------------------------------------------------ local settings
+def test_create_default_local_file_and_settings(tmp_path, monkeypatch):
+    from lib.test.evaluation import environment as test_env
+    from lib.train.admin import environment as train_env
+
+    (tmp_path / "DATA" / "LasHeR" / "testingset").mkdir(parents=True)      # other capitalisation
+    (tmp_path / "DATA" / "rgbt234").mkdir()
+    root = tmp_path / "root"
+    proc = subprocess.run([sys.executable, str(REPO / "tracking" / "create_default_local_file.py"),
+                           "--workspace_dir", ".", "--data_dir", "DATA", "--save_dir", "./output",
+                           "--output_root", str(root)], cwd=tmp_path, capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 0, proc.stderr
+    test_local = root / "lib/test/evaluation/local.py"
+    train_local = root / "lib/train/admin/local.py"
+    monkeypatch.setattr(test_env, "LOCAL_FILE", test_local)
+    monkeypatch.setattr(train_env, "LOCAL_FILE", train_local)
+
+    s = test_env.env_settings()
+    assert s.lasher_dir == str(tmp_path / "DATA" / "LasHeR")
+    assert s.rgbt234_dir == str(tmp_path / "DATA" / "rgbt234")
+    assert s.rgbt210_dir == str(tmp_path / "DATA" / "rgbt210") and s.gtot_dir == str(tmp_path / "DATA" / "gtot")
+    assert s.save_dir == str(tmp_path / "output")
+    assert s.results_path == str(tmp_path / "output" / "test" / "tracking_results")
+    assert s.workspace_dir == str(tmp_path) and s.pretrained_networks == str(tmp_path / "pretrained_models")
+    assert test_env.dataset_dir(s, "lasher_test") == tmp_path / "DATA" / "LasHeR"
+    with pytest.raises(test_env.SettingsError) as e:
+        test_env.dataset_dir(s, "gtot")
+    assert "gtot_dir" in str(e.value) and str(tmp_path / "DATA" / "gtot") in str(e.value) and str(test_local) in str(e.value)
+
+    t = train_env.env_settings()
+    assert t.lasher_dir == s.lasher_dir and t.save_dir == s.save_dir
+    assert t.tensorboard_dir == str(tmp_path / "output" / "tensorboard")
+    assert t.pretrained_networks == str(tmp_path / "pretrained_models") and t.workspace_dir == str(tmp_path)
+    # --save_dir override keeps the rest of local.py
+    t2 = train_env.env_settings(save_dir=tmp_path / "other")
+    assert t2.save_dir == str(tmp_path / "other") and t2.lasher_dir == t.lasher_dir
+    s2 = test_env.env_settings(save_dir=tmp_path / "other")
+    assert s2.results_path == str(tmp_path / "other" / "test" / "tracking_results")
+
+
+def test_missing_local_file_error(tmp_path, monkeypatch):
+    from lib.test.evaluation import environment as test_env
+    from lib.train.admin import environment as train_env
+
+    monkeypatch.setattr(test_env, "LOCAL_FILE", tmp_path / "lib/test/evaluation/local.py")
+    monkeypatch.setattr(train_env, "LOCAL_FILE", tmp_path / "lib/train/admin/local.py")
+    for mod in (test_env, train_env):
+        with pytest.raises(test_env.SettingsError) as e:
+            mod.env_settings()
+        assert str(mod.LOCAL_FILE) in str(e.value)
+        assert "create_default_local_file.py --workspace_dir . --data_dir DATA --save_dir ./output" in str(e.value)
+    # --data_dir works without local.py
+    s = train_env.env_settings(data_dir=tmp_path / "D", save_dir=tmp_path / "S")
+    assert s.lasher_dir == str(tmp_path / "D" / "lasher") and s.save_dir == str(tmp_path / "S")
+    assert s.tensorboard_dir == str(tmp_path / "S" / "tensorboard")
+
+
+def test_settings_from_data_dir_variants(tmp_path):
+    from lib.data.datasets import get_dataset
+    from lib.data.synthetic import generate_dataset
+    from lib.test.evaluation.environment import dataset_dir, settings_from_data_dir
+    from lib.train.admin.environment import settings_from_data_dir as train_settings
+
+    s = settings_from_data_dir(tmp_path / "D", save_dir=tmp_path / "out")
+    assert s.lasher_dir == str(tmp_path / "D" / "lasher")
+    assert s.results_path == str(tmp_path / "out" / "test" / "tracking_results")
+    t = train_settings(tmp_path / "D")
+    assert t.save_dir == str(Path(t.workspace_dir) / "output")
+    # DATA that is itself a LasHeR folder, and lasher_dir pointing at the testingset folder
+    generate_dataset(tmp_path / "L", n_train=0, n_test=1, frames=2, size=(64, 64), seed=0)
+    s = settings_from_data_dir(tmp_path / "L")
+    assert s.lasher_dir == str(tmp_path / "L")
+    s.lasher_dir = str(tmp_path / "L" / "testingset")
+    assert len(get_dataset("lasher_test", dataset_dir(s, "lasher_test"))) == 1

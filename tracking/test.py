@@ -1,0 +1,139 @@
+#!/usr/bin/env python
+"""Track a dataset with a trained IIMF checkpoint and write the result files.
+
+    python tracking/test.py tbsi_track <config> --dataset_name lasher_test --threads 6 --num_gpus 1
+
+Checkpoint (unless --checkpoint PATH): TBSITrack_ep<NNNN>.pth.tar with NNNN = TEST.EPOCH of the
+config (or --epoch N), looked up as
+  <save_dir>/<config>/checkpoints/train/tbsi_track/<config>/  (training with --save_dir ./output/<config>)
+  <save_dir>/checkpoints/train/tbsi_track/<config>/
+Official checkpoints placed there load as they are.
+Results: <save_dir>/test/tracking_results/tbsi_track/<config>/<dataset_name>/<seq>.txt (x,y,w,h per
+frame, unrounded) and <seq>_time.txt. With --epoch N other than TEST.EPOCH the folder is
+<config>_<NNN>. A rerun skips sequences whose results are complete.
+Paths come from lib/test/evaluation/local.py (tracking/create_default_local_file.py writes it) or
+--data_dir DATA (DATA/lasher, DATA/rgbt234, DATA/rgbt210, DATA/gtot) and --save_dir.
+Without a GPU (or with --num_gpus 0) it runs on the CPU.
+"""
+import argparse
+import sys
+import warnings
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+SCRIPTS = ("tbsi_track",)
+DATASET_NAMES = ("lasher_test", "lasher_train", "rgbt234", "rgbt210", "gtot")
+
+
+def parse_args(argv=None):
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("tracker_name", help="tracking script: tbsi_track")
+    p.add_argument("tracker_param", help="config name in experiments/<tracker_name>/ (or a .yaml path)")
+    p.add_argument("--dataset_name", default="lasher_test", help=f"one of {', '.join(DATASET_NAMES)} "
+                   "(default: lasher_test)")
+    p.add_argument("--sequence", default=None, help="track only this sequence (name, or index in the dataset)")
+    p.add_argument("--threads", type=int, default=0,
+                   help="worker processes; 0 or 1 runs in this process (default: 0)")
+    p.add_argument("--num_gpus", type=int, default=None,
+                   help="GPUs to spread the workers over (default: all visible; 0: CPU)")
+    p.add_argument("--checkpoint", default=None, help="checkpoint file (default: the training run's, see above)")
+    p.add_argument("--epoch", "--runid", dest="epoch", type=int, default=None,
+                   help="checkpoint epoch (default: TEST.EPOCH of the config)")
+    p.add_argument("--debug", nargs="?", type=int, const=1, default=0,
+                   help="run in this process, log every frame, stop at the first error with its traceback")
+    p.add_argument("--data_dir", default=None,
+                   help="folder holding lasher/, rgbt234/, rgbt210/, gtot/ (overrides local.py)")
+    p.add_argument("--save_dir", default=None,
+                   help="folder with checkpoints/ and where test/tracking_results/ goes (overrides local.py)")
+    p.add_argument("--no_progress", action="store_true", help="no progress bar")
+    return p.parse_args(argv)
+
+
+def _dataset_key(name: str) -> str:
+    from lib.data import datasets
+
+    key = str(name).strip().lower().replace("-", "_")
+    key = getattr(datasets, "_ALIASES", {}).get(key, key)
+    if key not in DATASET_NAMES:
+        raise ValueError(f"unknown --dataset_name {name!r}; choose one of {', '.join(DATASET_NAMES)}")
+    return key
+
+
+def main(argv=None) -> int:
+    args = parse_args(argv)
+    warnings.formatwarning = lambda message, category, *a, **k: f"warning: {message}\n"
+    try:
+        return run(args)
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+    except Exception as e:
+        if args.debug:
+            raise
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+
+
+def run(args) -> int:
+    from lib.config import load_config
+    from lib.data.datasets import get_dataset
+    from lib.test.evaluation.environment import dataset_dir, env_settings
+    from lib.test.runner import (DatasetSpec, NetTrackerFactory, check_run_info, find_checkpoint,
+                                 results_dir, run_dataset, select_devices)
+
+    if args.tracker_name not in SCRIPTS:
+        raise ValueError(f"unknown tracker {args.tracker_name!r}; available: {', '.join(SCRIPTS)}")
+    if args.threads < 0:
+        raise ValueError(f"--threads must be >= 0, got {args.threads}")
+    cfg = load_config(args.tracker_param, script=args.tracker_name)
+    param = args.tracker_param
+    config_name = Path(param).stem if param.endswith((".yaml", ".yml")) else param
+    dataset_name = _dataset_key(args.dataset_name)
+
+    settings = env_settings(data_dir=args.data_dir, save_dir=args.save_dir)
+    epoch = int(cfg.TEST.EPOCH) if args.epoch is None else args.epoch
+    checkpoint = find_checkpoint(settings.save_dir, config_name, epoch, args.tracker_name, args.checkpoint)
+    run_id = epoch if (args.epoch is not None and args.epoch != int(cfg.TEST.EPOCH)) else None
+    out_dir = results_dir(settings.results_path, args.tracker_name, config_name, dataset_name, run_id)
+
+    root = dataset_dir(settings, dataset_name)
+    spec = DatasetSpec(dataset_name, str(root))
+    dataset = get_dataset(dataset_name, root)
+    sequences = None
+    if args.sequence is not None:
+        if args.sequence not in dataset.names and args.sequence.lstrip("-").isdigit():
+            sequences = [dataset[int(args.sequence)].name]
+        else:
+            sequences = [args.sequence]
+
+    devices = select_devices(args.num_gpus)
+    threads = 0 if args.debug else args.threads
+    check_run_info(out_dir, checkpoint, config_name)
+    print(f"config      {config_name} (epoch {epoch})")
+    print(f"checkpoint  {checkpoint}")
+    print(f"dataset     {dataset_name}: {len(dataset)} sequences in {root}"
+          + (f"; only {sequences[0]!r}" if sequences else ""))
+    where = ", ".join(devices)
+    print(f"running on  {where}" + (f" with {threads} worker processes" if threads > 1 else " in this process"))
+    print(f"results     {out_dir}", flush=True)
+
+    summary = run_dataset(spec, NetTrackerFactory(cfg, str(checkpoint)), out_dir, sequences=sequences,
+                          threads=threads, devices=devices, debug=bool(args.debug),
+                          progress=not args.no_progress, dataset=dataset)
+    fps = f", {summary.frames / summary.seconds:.2f} frames/s" if summary.seconds > 0 and summary.frames else ""
+    print(f"tracked {len(summary.done)} sequences ({summary.frames} frames{fps}), "
+          f"{len(summary.skipped)} already complete, {len(summary.failed)} failed; results in {out_dir}")
+    if summary.failed:
+        print(f"{len(summary.failed)} sequence(s) failed:", file=sys.stderr)
+        for f in summary.failed:
+            print(f"  {f}", file=sys.stderr)
+        print("rerun the same command to retry them (add --debug --sequence NAME for a traceback)", file=sys.stderr)
+        return 1
+    if summary.interrupted:
+        return 130
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,1 @@
+"""Training of IIMF: losses, actor, trainer, torchrun launch (see tracking/train.py)."""

@@ -1,5 +1,4 @@
 """Runner: result files, resume, interruption, per-sequence errors, checkpoints, devices."""
-import queue
 import shutil
 import warnings
 from pathlib import Path
@@ -246,20 +245,17 @@ def test_workers_round_robin_and_threads(monkeypatch):
     assert R.torch_threads_per_worker(6) == 2
 
 
-def test_worker_start_failure_is_reported_per_sequence(monkeypatch):
+def test_worker_start_failure_is_reported_per_sequence():
     import torch
 
-    monkeypatch.setattr(R, "_WORKER", {})
     threads = torch.get_num_threads()
-    q = queue.Queue()
-    q.put("cpu")
 
     def bad_factory(device):
         raise ValueError("checkpoint /x.pth.tar does not match the model")
 
     try:
-        R._worker_init(bad_factory, lambda: make([("a", 2)]), q, threads)
+        state = R._start_worker(bad_factory, lambda: make([("a", 2)]), "cpu", threads)
     finally:
         torch.set_num_threads(threads)
-    res = R._worker_task("a", "/unused")
+    res = R._worker_sequence(state, "a", Path("/unused"))
     assert "could not start" in res["error"] and "/x.pth.tar" in res["error"]

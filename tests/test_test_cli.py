@@ -230,3 +230,42 @@ def test_settings_from_data_dir_variants(tmp_path):
     assert s.lasher_dir == str(tmp_path / "L")
     s.lasher_dir = str(tmp_path / "L" / "testingset")
     assert len(get_dataset("lasher_test", dataset_dir(s, "lasher_test"))) == 1
+
+
+def test_fast_paths_get_their_own_folders(workspace, tmp_path, capsys):
+    """--precision int8 and --backend onnxruntime write to <config>_<variant>/, never over the exact
+    results; the exact default path equals the plain (unfolded) network's boxes."""
+    from lib.config import load_config
+    from lib.data.datasets import get_dataset
+    from lib.models.iimf import build_iimf, load_official_checkpoint
+    from lib.test.tracker import IIMFTracker
+
+    ckpt = workspace / "output" / CONFIG / CKPT_TAIL
+    data = workspace / "DATA"
+    name = get_dataset("lasher_test", data / "lasher").names[0]
+    common = ["--sequence", name, "--checkpoint", str(ckpt), "--data_dir", str(data), "--save_dir", str(tmp_path),
+              "--no_progress"]
+    assert cli_main(["tbsi_track", CONFIG, *common]) == 0
+    exact = np.loadtxt(results_of(tmp_path) / f"{name}.txt", delimiter=",")
+    cfg = load_config(CONFIG)
+    net = build_iimf(cfg)
+    load_official_checkpoint(net, ckpt, verbose=False)
+    seq = get_dataset("lasher_test", data / "lasher")[name]
+    plain = IIMFTracker(net, cfg, "cpu")
+    boxes = [plain.initialize(seq.read_frame(0), seq.init_box)]
+    boxes += [plain.track(seq.read_frame(i)) for i in range(1, seq.num_frames)]
+    np.testing.assert_allclose(exact, boxes, rtol=0, atol=1e-3)
+
+    assert cli_main(["tbsi_track", CONFIG, "--precision", "int8", *common]) == 0
+    assert len(np.loadtxt(results_of(tmp_path, param=f"{CONFIG}_int8") / f"{name}.txt", delimiter=",")) == 6
+
+    assert cli_main(["tbsi_track", CONFIG, "--backend", "onnxruntime", *common]) == 2
+    assert "--onnx" in capsys.readouterr().err
+    pytest.importorskip("onnxruntime")
+    from lib.models.iimf.onnx_backend import export_onnx
+
+    onnx_file = tmp_path / "tiny.onnx"
+    export_onnx(net.eval(), cfg, onnx_file)
+    assert cli_main(["tbsi_track", CONFIG, "--backend", "onnxruntime", "--onnx", str(onnx_file), *common]) == 0
+    onnx_boxes = np.loadtxt(results_of(tmp_path, param=f"{CONFIG}_onnxruntime") / f"{name}.txt", delimiter=",")
+    np.testing.assert_allclose(onnx_boxes, exact, rtol=0, atol=1e-2)

@@ -13,9 +13,12 @@ frame, unrounded) and <seq>_time.txt. With --epoch N other than TEST.EPOCH the f
 <config>_<NNN>. A rerun skips sequences whose results are complete.
 Paths come from lib/test/evaluation/local.py (tracking/create_default_local_file.py writes it) or
 --data_dir DATA (DATA/lasher, DATA/rgbt234, DATA/rgbt210, DATA/gtot) and --save_dir.
-Without a GPU (or with --num_gpus 0) it runs on the CPU.
+Without a GPU (or with --num_gpus 0) it runs on the CPU. The default inference path is exact (the
+original's boxes within float32 noise); --precision bf16/fp16/int8 and --backend onnxruntime are
+opt-in fast paths whose results go to <config>_<variant>/.
 """
 import argparse
+import signal
 import sys
 import warnings
 from pathlib import Path
@@ -46,6 +49,12 @@ def parse_args(argv=None):
                    help="folder holding lasher/, rgbt234/, rgbt210/, gtot/ (overrides local.py)")
     p.add_argument("--save_dir", default=None,
                    help="folder with checkpoints/ and where test/tracking_results/ goes (overrides local.py)")
+    p.add_argument("--precision", default="fp32", choices=("fp32", "bf16", "fp16", "int8"),
+                   help="fp32 (default): the exact path, boxes as the original's; bf16 (CPU with bf16 support, "
+                        "GPU), fp16 (GPU), int8 (CPU): opt-in fast paths, results in <config>_<precision>/")
+    p.add_argument("--backend", default="torch", choices=("torch", "onnxruntime"),
+                   help="torch (default) or onnxruntime (needs --onnx; results in <config>_onnxruntime/)")
+    p.add_argument("--onnx", default=None, help="model exported by tracking/export_onnx.py (--backend onnxruntime)")
     p.add_argument("--no_progress", action="store_true", help="no progress bar")
     return p.parse_args(argv)
 
@@ -60,9 +69,15 @@ def _dataset_key(name: str) -> str:
     return key
 
 
+def _stop(signum, frame):
+    raise KeyboardInterrupt  # SIGTERM: stop the workers and exit like Ctrl-C
+
+
 def main(argv=None) -> int:
     args = parse_args(argv)
     warnings.formatwarning = lambda message, category, *a, **k: f"warning: {message}\n"
+    if __name__ == "__main__":
+        signal.signal(signal.SIGTERM, _stop)
     try:
         return run(args)
     except KeyboardInterrupt:
@@ -91,11 +106,26 @@ def run(args) -> int:
     config_name = Path(param).stem if param.endswith((".yaml", ".yml")) else param
     dataset_name = _dataset_key(args.dataset_name)
 
+    if args.backend == "onnxruntime" and (args.onnx is None or args.precision != "fp32"):
+        raise ValueError("--backend onnxruntime needs --onnx PATH (from tracking/export_onnx.py) and "
+                         "--precision fp32")
+    if args.onnx is not None and args.backend != "onnxruntime":
+        raise ValueError("--onnx is used with --backend onnxruntime only")
+
     settings = env_settings(data_dir=args.data_dir, save_dir=args.save_dir)
     epoch = int(cfg.TEST.EPOCH) if args.epoch is None else args.epoch
-    checkpoint = find_checkpoint(settings.save_dir, config_name, epoch, args.tracker_name, args.checkpoint)
+    if args.backend == "onnxruntime":
+        checkpoint = None
+        model_file = Path(args.onnx)
+        if not model_file.is_file():
+            raise FileNotFoundError(f"ONNX model not found: {model_file} (given with --onnx)")
+        variant = "onnxruntime"
+    else:
+        checkpoint = find_checkpoint(settings.save_dir, config_name, epoch, args.tracker_name, args.checkpoint)
+        model_file = checkpoint
+        variant = None if args.precision == "fp32" else args.precision
     run_id = epoch if (args.epoch is not None and args.epoch != int(cfg.TEST.EPOCH)) else None
-    out_dir = results_dir(settings.results_path, args.tracker_name, config_name, dataset_name, run_id)
+    out_dir = results_dir(settings.results_path, args.tracker_name, config_name, dataset_name, run_id, variant)
 
     root = dataset_dir(settings, dataset_name)
     spec = DatasetSpec(dataset_name, str(root))
@@ -109,16 +139,18 @@ def run(args) -> int:
 
     devices = select_devices(args.num_gpus)
     threads = 0 if args.debug else args.threads
-    check_run_info(out_dir, checkpoint, config_name)
+    check_run_info(out_dir, model_file, config_name, {"precision": args.precision, "backend": args.backend})
     print(f"config      {config_name} (epoch {epoch})")
-    print(f"checkpoint  {checkpoint}")
+    print(f"checkpoint  {model_file}" + (f" ({args.backend}, {args.precision})" if variant else ""))
     print(f"dataset     {dataset_name}: {len(dataset)} sequences in {root}"
           + (f"; only {sequences[0]!r}" if sequences else ""))
     where = ", ".join(devices)
     print(f"running on  {where}" + (f" with {threads} worker processes" if threads > 1 else " in this process"))
     print(f"results     {out_dir}", flush=True)
 
-    summary = run_dataset(spec, NetTrackerFactory(cfg, str(checkpoint)), out_dir, sequences=sequences,
+    factory = NetTrackerFactory(cfg, None if checkpoint is None else str(checkpoint), precision=args.precision,
+                                backend=args.backend, onnx=args.onnx)
+    summary = run_dataset(spec, factory, out_dir, sequences=sequences,
                           threads=threads, devices=devices, debug=bool(args.debug),
                           progress=not args.no_progress, dataset=dataset)
     fps = f", {summary.frames / summary.seconds:.2f} frames/s" if summary.seconds > 0 and summary.frames else ""

@@ -19,7 +19,8 @@ Workers: ``threads`` <= 1 runs in this process; more starts that many spawned pr
 loading the network once, using ``max(1, cpus // threads)`` torch threads and one of
 ``devices`` round-robin (``cuda:0``, ``cuda:1``, ... or ``cpu``). Sequences go longest first.
 A failing sequence does not stop the others; the failures are reported at the end, naming the
-sequence and the error.
+sequence and the error. Ctrl-C (or SIGTERM to the CLI) stops the workers at once; workers also
+exit by themselves if the parent dies.
 """
 from __future__ import annotations
 
@@ -32,7 +33,6 @@ import sys
 import time
 import traceback
 import warnings
-from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Dict, List, Optional, Sequence, Tuple, Union
@@ -103,10 +103,14 @@ def find_checkpoint(save_dir: PathLike, config_name: str, epoch: int, script: st
 
 
 def results_dir(results_path: PathLike, script: str, config_name: str, dataset_name: str,
-                run_id: Optional[int] = None) -> Path:
-    """``<results_path>/<script>/<config>[_<run_id:03d>]/<dataset_name>``; ``results_path`` is
-    ``<save_dir>/test/tracking_results``."""
+                run_id: Optional[int] = None, variant: Optional[str] = None) -> Path:
+    """``<results_path>/<script>/<config>[_<run_id:03d>][_<variant>]/<dataset_name>``;
+    ``results_path`` is ``<save_dir>/test/tracking_results``; ``variant`` names a non-default
+    inference path (``bf16``, ``int8``, ``onnxruntime`` ...) so its boxes never mix with the
+    exact ones."""
     param = config_name if run_id is None else f"{config_name}_{int(run_id):03d}"
+    if variant:
+        param = f"{param}_{variant}"
     return Path(results_path) / script / param / dataset_name
 
 
@@ -171,7 +175,8 @@ def file_sha256(path: PathLike, chunk: int = 1 << 22) -> str:
     return h.hexdigest()
 
 
-def check_run_info(out_dir: PathLike, checkpoint: Optional[PathLike], config: str) -> None:
+def check_run_info(out_dir: PathLike, checkpoint: Optional[PathLike], config: str,
+                   extra: Optional[dict] = None) -> None:
     """Record the checkpoint behind the results of ``out_dir``; error when existing results came
     from a different checkpoint (same path but retrained, or another file)."""
     if checkpoint is None:
@@ -179,7 +184,7 @@ def check_run_info(out_dir: PathLike, checkpoint: Optional[PathLike], config: st
     out_dir = Path(out_dir)
     info_file = out_dir / "run_info.json"
     info = {"config": config, "checkpoint": str(Path(checkpoint).absolute()),
-            "checkpoint_sha256": file_sha256(checkpoint)}
+            "checkpoint_sha256": file_sha256(checkpoint), **(extra or {})}
     if info_file.is_file():
         try:
             old = json.loads(info_file.read_text())
@@ -259,15 +264,20 @@ class DatasetSpec:
 
 @dataclass(frozen=True)
 class NetTrackerFactory:
-    """``IIMFTracker`` for ``cfg`` with the weights of ``checkpoint`` on a given device."""
+    """``IIMFTracker`` for ``cfg`` with the weights of ``checkpoint`` on a given device
+    (``precision``/``backend``/``onnx`` as in ``lib.test.tracker.build_network``)."""
 
     cfg: dict
-    checkpoint: str
+    checkpoint: Optional[str]
+    precision: str = "fp32"
+    backend: str = "torch"
+    onnx: Optional[str] = None
 
     def __call__(self, device):
         from lib.test.tracker import build_tracker
 
-        return build_tracker(self.cfg, self.checkpoint, device)
+        return build_tracker(self.cfg, self.checkpoint, device, precision=self.precision, backend=self.backend,
+                             onnx=self.onnx)
 
 
 # ==========================================================================================
@@ -360,10 +370,9 @@ def _stderr(msg: str) -> None:
 # ==========================================================================================
 # Worker processes
 # ==========================================================================================
-_WORKER: dict = {}
-
-
-def _worker_init(tracker_factory, dataset_factory, device_queue, n_threads: int) -> None:
+def _start_worker(tracker_factory, dataset_factory, device: str, n_threads: int) -> dict:
+    """Per-process setup: threads, device, dataset and tracker. A failure is kept and reported
+    with every sequence this worker picks up (instead of killing the pool)."""
     import torch
 
     torch.set_num_threads(n_threads)
@@ -373,23 +382,116 @@ def _worker_init(tracker_factory, dataset_factory, device_queue, n_threads: int)
         cv2.setNumThreads(1)
     except Exception:  # pragma: no cover - cv2 is a dependency; only a tuning knob
         pass
-    device = device_queue.get()
+    state = {"device": device}
     try:
         if device.startswith("cuda"):
             torch.cuda.set_device(torch.device(device))
-        _WORKER["dataset"] = dataset_factory()
-        _WORKER["tracker"] = tracker_factory(device)
-        _WORKER["device"] = device
-    except Exception as e:  # reported with every task of this worker instead of a broken pool
-        _WORKER["init_error"] = (f"worker on {device} could not start: {type(e).__name__}: {e}",
-                                 traceback.format_exc())
+        state["dataset"] = dataset_factory()
+        state["tracker"] = tracker_factory(device)
+    except Exception as e:
+        state["init_error"] = (f"worker on {device} could not start: {type(e).__name__}: {e}",
+                               traceback.format_exc())
+    return state
 
 
-def _worker_task(name: str, out_dir: str) -> dict:
-    if "init_error" in _WORKER:
-        msg, details = _WORKER["init_error"]
+def _worker_sequence(state: dict, name: str, out_dir: Path) -> dict:
+    if "init_error" in state:
+        msg, details = state["init_error"]
         return {"name": name, "error": msg, "details": details}
-    return _run_one(_WORKER["tracker"], _WORKER["dataset"], name, Path(out_dir), debug=False)
+    return _run_one(state["tracker"], state["dataset"], name, out_dir, debug=False)
+
+
+def _exit_on_signal(signum, frame):
+    raise SystemExit(128 + signum)   # unwinds: atomic writes in progress remove their temp files
+
+
+def _watch_parent() -> None:
+    """Exit when the parent process dies (killed without a chance to stop its workers)."""
+    import threading
+
+    parent = multiprocessing.parent_process()
+    if parent is None:
+        return
+
+    def watch():
+        parent.join()
+        os._exit(1)
+
+    threading.Thread(target=watch, name="watch-parent", daemon=True).start()
+
+
+def _worker_main(wid: int, tracker_factory, dataset_factory, device: str, n_threads: int, out_dir: str,
+                 tasks, results) -> None:
+    """Worker process: Ctrl-C is the parent's business (it stops the workers); take sequence
+    names from ``tasks`` until ``None``; report ("start", wid, name) and ("result", wid, dict)."""
+    import signal
+
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, _exit_on_signal)
+    _watch_parent()
+    state = _start_worker(tracker_factory, dataset_factory, device, n_threads)
+    while True:
+        name = tasks.get()
+        if name is None:
+            break
+        results.put(("start", wid, name))
+        results.put(("result", wid, _worker_sequence(state, name, Path(out_dir))))
+
+
+def _run_pool(dataset_factory, tracker_factory, out_dir: Path, names: List[str], workers: int,
+              devices: Sequence[str], record: Callable[[dict], None]) -> None:
+    """Track ``names`` on ``workers`` spawned processes; ``record`` gets each result. A worker
+    that dies fails only the sequence it was tracking; the others go on. Any exception here
+    (Ctrl-C included) stops all workers before it propagates."""
+    import queue as queue_mod
+
+    ctx = multiprocessing.get_context("spawn")
+    tasks, results = ctx.Queue(), ctx.Queue()
+    n_threads = torch_threads_per_worker(workers)
+    procs = [ctx.Process(target=_worker_main, name=f"tracker-worker-{wid}", daemon=True,
+                         args=(wid, tracker_factory, dataset_factory, device, n_threads, str(out_dir), tasks, results))
+             for wid, device in enumerate(worker_devices(workers, devices))]
+    for name in names:
+        tasks.put(name)
+    for _ in procs:
+        tasks.put(None)
+    remaining = set(names)
+    in_flight: Dict[int, str] = {}
+    try:
+        for proc in procs:
+            proc.start()
+        while remaining:
+            try:
+                kind, wid, payload = results.get(timeout=0.5)
+            except queue_mod.Empty:
+                for wid, proc in enumerate(procs):
+                    if wid in in_flight and not proc.is_alive():
+                        name = in_flight.pop(wid)
+                        remaining.discard(name)
+                        record({"name": name, "error": f"worker process died (exit code {proc.exitcode}) "
+                                                       f"while tracking it"})
+                if remaining and not any(p.is_alive() for p in procs):
+                    for name in sorted(remaining):
+                        record({"name": name, "error": "not tracked: every worker process has exited"})
+                    remaining.clear()
+                continue
+            if kind == "start":
+                in_flight[wid] = payload
+            else:
+                in_flight.pop(wid, None)
+                remaining.discard(payload["name"])
+                record(payload)
+    finally:
+        tasks.cancel_join_thread()
+        results.cancel_join_thread()
+        for proc in procs:
+            if proc.is_alive() and remaining:
+                proc.terminate()
+        for proc in procs:
+            proc.join(timeout=10)
+            if proc.is_alive():
+                proc.kill()
+                proc.join(timeout=5)
 
 
 # ==========================================================================================
@@ -480,29 +582,3 @@ def run_dataset(dataset_factory: Callable[[], object], tracker_factory: Callable
         return summary
     bar.close()
     return summary
-
-
-def _run_pool(dataset_factory, tracker_factory, out_dir: Path, names: List[str], workers: int,
-              devices: Sequence[str], record: Callable[[dict], None]) -> None:
-    ctx = multiprocessing.get_context("spawn")
-    device_queue = ctx.Queue()
-    for device in worker_devices(workers, devices):
-        device_queue.put(device)
-    n_threads = torch_threads_per_worker(workers)
-    pool = ProcessPoolExecutor(max_workers=workers, mp_context=ctx, initializer=_worker_init,
-                               initargs=(tracker_factory, dataset_factory, device_queue, n_threads))
-    try:
-        pending = {pool.submit(_worker_task, name, str(out_dir)): name for name in names}
-        while pending:
-            finished, _ = wait(pending, return_when=FIRST_COMPLETED)
-            for fut in finished:
-                name = pending.pop(fut)
-                try:
-                    res = fut.result()
-                except Exception as e:  # a worker died (out of memory, segfault...)
-                    res = {"name": name, "error": f"worker process failed: {type(e).__name__}: {e}"}
-                record(res)
-    except BaseException:
-        pool.shutdown(wait=False, cancel_futures=True)
-        raise
-    pool.shutdown(wait=True)

@@ -33,7 +33,8 @@ import torch
 from lib.utils.boxes import clip_box, map_box_back
 from lib.utils.crops import sample_target
 
-__all__ = ["hann1d", "hann2d", "cal_bbox", "IIMFTracker", "build_tracker", "resolve_device"]
+__all__ = ["hann1d", "hann2d", "cal_bbox", "IIMFTracker", "build_network", "build_tracker", "resolve_device",
+           "PRECISIONS", "BACKENDS"]
 
 CLIP_MARGIN = 10
 
@@ -86,13 +87,19 @@ class IIMFTracker:
     ``net``: any module with ``forward(template=[z_rgb, z_tir], search=[x_rgb, x_tir])`` returning
     a dict with ``score_map`` (1, 1, F, F), ``size_map`` and ``offset_map`` (1, 2, F, F).
     ``cfg``: the experiment config (uses ``TEST.*``, ``DATA.MEAN``/``STD``,
-    ``MODEL.BACKBONE.STRIDE``). ``device``: where the network runs (it is moved there and put in
-    eval mode). After ``track``, ``last_score`` holds the maximum of the windowed response.
+    ``MODEL.BACKBONE.STRIDE``). ``device``: where the network runs (a module is moved there and
+    put in eval mode). If the network's forward takes ``return_features``, it is called with
+    ``return_features=False`` (skips backbone features tracking never reads; same boxes).
+    After ``track``, ``last_score`` holds the maximum of the windowed response.
     """
 
     def __init__(self, net: torch.nn.Module, cfg, device=None):
         self.device = resolve_device(device)
-        self.net = net.to(self.device).eval()
+        if hasattr(net, "to"):          # nn.Modules; other backends (onnxruntime) may have no .to/.eval
+            net = net.to(self.device)
+        if hasattr(net, "eval"):
+            net = net.eval()
+        self.net = net
         test = cfg.TEST
         self.template_factor = float(test.TEMPLATE_FACTOR)
         self.template_size = int(test.TEMPLATE_SIZE)
@@ -107,8 +114,8 @@ class IIMFTracker:
         if len(mean) != 6 or len(std) != 6:
             raise ValueError(f"DATA.MEAN and DATA.STD must have 6 values (RGB then TIR), got "
                              f"{len(mean)} and {len(std)}")
-        self.mean = torch.tensor(mean).view(1, 6, 1, 1).to(self.device)
-        self.std = torch.tensor(std).view(1, 6, 1, 1).to(self.device)
+        self.mean = torch.tensor(mean, dtype=torch.float32).view(1, 6, 1, 1).to(self.device)
+        self.std = torch.tensor(std, dtype=torch.float32).view(1, 6, 1, 1).to(self.device)
         self.window = hann2d(self.feat_size).to(self.device)
         try:
             params = inspect.signature(self.net.forward).parameters
@@ -165,12 +172,12 @@ class IIMFTracker:
         with torch.inference_mode():
             x = self.preprocess(x_crop)
             out = self.net(template=self._template, search=[x[:, :3], x[:, 3:]], **self._forward_kwargs)
-            score_map = out["score_map"]
+            score_map = out["score_map"].to(self.device)     # no-op unless a backend returns CPU maps
             if tuple(score_map.shape[-2:]) != (self.feat_size, self.feat_size):
                 raise ValueError(f"network score map is {tuple(score_map.shape[-2:])}, expected "
                                  f"({self.feat_size}, {self.feat_size}) = TEST.SEARCH_SIZE // STRIDE")
             response = self.window * score_map
-            boxes = cal_bbox(response, out["size_map"], out["offset_map"]).view(-1, 4)
+            boxes = cal_bbox(response, out["size_map"].to(self.device), out["offset_map"].to(self.device)).view(-1, 4)
             pred = (boxes.mean(dim=0) * self.search_size / resize_factor).tolist()
             self.last_score = float(response.max())
         box = map_box_back(pred, self.state, resize_factor, self.search_size)
@@ -178,11 +185,53 @@ class IIMFTracker:
         return list(self.state)
 
 
-def build_tracker(cfg, checkpoint, device=None, verbose: bool = False) -> IIMFTracker:
-    """Build the network from ``cfg``, load ``checkpoint`` (official ``{'net': state_dict}``
-    format, which our training writes too) and wrap it in an ``IIMFTracker`` on ``device``."""
+PRECISIONS = ("fp32", "bf16", "fp16", "int8")
+BACKENDS = ("torch", "onnxruntime")
+
+
+def build_network(cfg, checkpoint=None, device=None, precision: str = "fp32", backend: str = "torch",
+                  onnx=None, verbose: bool = False):
+    """The network the tracker runs, on ``device``.
+
+    ``backend="torch"``: ``build_iimf(cfg)`` with the weights of ``checkpoint`` (official
+    ``{'net': state_dict}`` format, which our training writes too), prepared for inference:
+    ``precision="fp32"`` is the exact path (BatchNorm folded into the convolutions: the same
+    boxes within float32 noise), ``bf16``/``fp16``/``int8`` are the opt-in fast paths.
+    ``backend="onnxruntime"``: the exported ONNX file ``onnx`` (tracking/export_onnx.py; float32).
+    """
+    device = resolve_device(device)
+    if backend not in BACKENDS:
+        raise ValueError(f"unknown backend {backend!r}; choose one of {', '.join(BACKENDS)}")
+    if precision not in PRECISIONS:
+        raise ValueError(f"unknown precision {precision!r}; choose one of {', '.join(PRECISIONS)}")
+    if backend == "onnxruntime":
+        if precision != "fp32":
+            raise ValueError("the onnxruntime backend runs the exported float32 model; use --precision fp32")
+        if onnx is None:
+            raise ValueError("the onnxruntime backend needs the exported model: --onnx PATH "
+                             "(write it with tracking/export_onnx.py)")
+        from lib.models.iimf.onnx_backend import OnnxRuntimeNet
+
+        return OnnxRuntimeNet(onnx, threads=torch.get_num_threads(), device=device)
     from lib.models.iimf import build_iimf, load_official_checkpoint
 
     net = build_iimf(cfg, training=False)
+    if checkpoint is None:
+        raise ValueError("no checkpoint given")
     load_official_checkpoint(net, checkpoint, verbose=verbose)
+    net = net.eval()
+    try:
+        from lib.models.iimf.inference import prepare_for_inference
+    except ImportError:  # the plain network is exact as well, only slower
+        if precision != "fp32":
+            raise
+        return net.to(device)
+    return prepare_for_inference(net, precision, device)
+
+
+def build_tracker(cfg, checkpoint=None, device=None, precision: str = "fp32", backend: str = "torch",
+                  onnx=None, verbose: bool = False) -> IIMFTracker:
+    """``IIMFTracker`` around ``build_network(...)`` (see there) on ``device``."""
+    device = resolve_device(device)
+    net = build_network(cfg, checkpoint, device, precision=precision, backend=backend, onnx=onnx, verbose=verbose)
     return IIMFTracker(net, cfg, device)

@@ -259,3 +259,11 @@ def test_worker_start_failure_is_reported_per_sequence():
         torch.set_num_threads(threads)
     res = R._worker_sequence(state, "a", Path("/unused"))
     assert "could not start" in res["error"] and "/x.pth.tar" in res["error"]
+
+
+def test_cpu_workers_capped_at_cpu_count(tmp_path, monkeypatch, capsys):
+    # 3 workers requested on a 1-CPU machine: runs in this process (lambdas need no pickling)
+    monkeypatch.setattr(R, "_cpu_count", lambda: 1)
+    summary, _ = run(make([("a", 2), ("b", 2), ("c", 2)]), tmp_path, threads=3, devices=["cpu"])
+    assert sorted(summary.done) == ["a", "b", "c"]
+    assert "using 1" in capsys.readouterr().err

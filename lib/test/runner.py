@@ -15,8 +15,9 @@ short, unparsable), so an interrupted run loses only the sequences that were in 
 ``<out>/run_info.json`` records the checkpoint (path, sha256) the results came from; a rerun
 with a different checkpoint into the same folder is an error rather than a silent mix.
 
-Workers: ``threads`` <= 1 runs in this process; more starts that many spawned processes, each
-loading the network once, using ``max(1, cpus // threads)`` torch threads and one of
+Workers: ``threads`` <= 1 runs in this process; more starts that many spawned processes (on a
+CPU-only run at most one per CPU: more would only multiply the network's memory), each
+loading the network once, using ``max(1, cpus // workers)`` torch threads and one of
 ``devices`` round-robin (``cuda:0``, ``cuda:1``, ... or ``cpu``). Sequences go longest first.
 A failing sequence does not stop the others; the failures are reported at the end, naming the
 sequence and the error. Ctrl-C (or SIGTERM to the CLI) stops the workers at once; workers also
@@ -370,9 +371,11 @@ def _stderr(msg: str) -> None:
 # ==========================================================================================
 # Worker processes
 # ==========================================================================================
-def _start_worker(tracker_factory, dataset_factory, device: str, n_threads: int) -> dict:
-    """Per-process setup: threads, device, dataset and tracker. A failure is kept and reported
-    with every sequence this worker picks up (instead of killing the pool)."""
+def _start_worker(tracker_factory, dataset_factory, device: str, n_threads: int, load_lock=None) -> dict:
+    """Per-process setup: threads, device, dataset and tracker (built while holding
+    ``load_lock``, so that workers load their checkpoint copies one at a time: the transient
+    memory of loading is paid once, not N times). A failure is kept and reported with every
+    sequence this worker picks up (instead of killing the pool)."""
     import torch
 
     torch.set_num_threads(n_threads)
@@ -387,7 +390,11 @@ def _start_worker(tracker_factory, dataset_factory, device: str, n_threads: int)
         if device.startswith("cuda"):
             torch.cuda.set_device(torch.device(device))
         state["dataset"] = dataset_factory()
-        state["tracker"] = tracker_factory(device)
+        if load_lock is None:
+            state["tracker"] = tracker_factory(device)
+        else:
+            with load_lock:
+                state["tracker"] = tracker_factory(device)
     except Exception as e:
         state["init_error"] = (f"worker on {device} could not start: {type(e).__name__}: {e}",
                                traceback.format_exc())
@@ -421,7 +428,7 @@ def _watch_parent() -> None:
 
 
 def _worker_main(wid: int, tracker_factory, dataset_factory, device: str, n_threads: int, out_dir: str,
-                 tasks, results) -> None:
+                 tasks, results, load_lock) -> None:
     """Worker process: Ctrl-C is the parent's business (it stops the workers); take sequence
     names from ``tasks`` until ``None``; report ("start", wid, name) and ("result", wid, dict)."""
     import signal
@@ -429,7 +436,7 @@ def _worker_main(wid: int, tracker_factory, dataset_factory, device: str, n_thre
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, _exit_on_signal)
     _watch_parent()
-    state = _start_worker(tracker_factory, dataset_factory, device, n_threads)
+    state = _start_worker(tracker_factory, dataset_factory, device, n_threads, load_lock)
     while True:
         name = tasks.get()
         if name is None:
@@ -446,10 +453,11 @@ def _run_pool(dataset_factory, tracker_factory, out_dir: Path, names: List[str],
     import queue as queue_mod
 
     ctx = multiprocessing.get_context("spawn")
-    tasks, results = ctx.Queue(), ctx.Queue()
+    tasks, results, load_lock = ctx.Queue(), ctx.Queue(), ctx.Lock()
     n_threads = torch_threads_per_worker(workers)
     procs = [ctx.Process(target=_worker_main, name=f"tracker-worker-{wid}", daemon=True,
-                         args=(wid, tracker_factory, dataset_factory, device, n_threads, str(out_dir), tasks, results))
+                         args=(wid, tracker_factory, dataset_factory, device, n_threads, str(out_dir), tasks, results,
+                               load_lock))
              for wid, device in enumerate(worker_devices(workers, devices))]
     for name in names:
         tasks.put(name)
@@ -549,6 +557,10 @@ def run_dataset(dataset_factory: Callable[[], object], tracker_factory: Callable
         return summary
     out_dir.mkdir(parents=True, exist_ok=True)
     workers = 0 if debug else min(int(threads), len(todo))
+    if workers > 1 and all(d == "cpu" for d in devices) and workers > _cpu_count():
+        _stderr(f"note: {workers} worker processes on {_cpu_count()} CPU(s) would only add memory (each holds a copy "
+                f"of the network); using {_cpu_count()}")
+        workers = _cpu_count()
     if workers > 1:
         todo.sort(key=lambda t: -t[1])  # longest first: better balance across workers
 

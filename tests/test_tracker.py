@@ -10,7 +10,8 @@ import pytest
 import torch
 from torch import nn
 
-from lib.test.tracker import IIMFTracker, cal_bbox, hann1d, hann2d
+from lib.test.tracker import IIMFTracker, hann1d, hann2d
+from lib.utils.boxes import cal_bbox
 from lib.utils.boxes import clip_box, cxcywh_to_xywh, map_box_back, xywh_to_cxcywh, xywh_to_xyxy, xyxy_to_xywh
 from lib.utils.crops import sample_target
 

@@ -30,7 +30,7 @@ from typing import Optional, Sequence
 import numpy as np
 import torch
 
-from lib.utils.boxes import clip_box, map_box_back
+from lib.utils.boxes import cal_bbox, clip_box, map_box_back
 from lib.utils.crops import sample_target
 
 __all__ = ["hann1d", "hann2d", "cal_bbox", "IIMFTracker", "build_network", "build_tracker", "resolve_device",
@@ -50,28 +50,6 @@ def hann2d(size: int) -> torch.Tensor:
     """Outer product of two ``hann1d(size)`` windows, shape (1, 1, size, size), float32 (CPU)."""
     h = hann1d(size)
     return h.reshape(1, 1, -1, 1) * h.reshape(1, 1, 1, -1)
-
-
-def cal_bbox(score_map: torch.Tensor, size_map: torch.Tensor, offset_map: torch.Tensor) -> torch.Tensor:
-    """Box at the maximum of ``score_map`` (the first one on ties, row-major order).
-
-    ``score_map`` (B, 1, F, F), ``size_map`` and ``offset_map`` (B, 2, F, F). Returns (B, 4)
-    ``(cx, cy, w, h)`` normalised to the search crop: ``((col + offset_x) / F,
-    (row + offset_y) / F, w, h)``, in the maps' dtype.
-    """
-    feat = score_map.shape[-1]
-    if score_map.shape[-2] != feat:
-        raise ValueError(f"cal_bbox: expected a square score map, got shape {tuple(score_map.shape)}")
-    flat = score_map.flatten(1)
-    idx = torch.argmax(flat, dim=1, keepdim=True)                      # first maximum on ties
-    idx_y = torch.div(idx, feat, rounding_mode="floor")
-    idx_x = idx % feat
-    gather_idx = idx.unsqueeze(1).expand(idx.shape[0], 2, 1)
-    size = size_map.flatten(2).gather(dim=2, index=gather_idx).squeeze(-1)   # (B, 2)
-    offset = offset_map.flatten(2).gather(dim=2, index=gather_idx).squeeze(-1)
-    cx = (idx_x.to(offset.dtype) + offset[:, :1]) / feat
-    cy = (idx_y.to(offset.dtype) + offset[:, 1:]) / feat
-    return torch.cat([cx, cy, size], dim=1)
 
 
 def resolve_device(device) -> torch.device:

@@ -20,6 +20,7 @@ from __future__ import annotations
 from typing import List, Sequence
 
 import numpy as np
+import torch
 
 __all__ = [
     "xywh_to_xyxy",
@@ -28,6 +29,7 @@ __all__ = [
     "cxcywh_to_xywh",
     "map_box_back",
     "clip_box",
+    "cal_bbox",
 ]
 
 
@@ -35,11 +37,7 @@ def _cat(parts, like):
     """Concatenate the last-axis parts in the container type of ``like``."""
     if isinstance(like, np.ndarray):
         return np.concatenate(parts, axis=-1)
-    try:
-        import torch
-    except ImportError:  # pragma: no cover - torch is a project dependency
-        torch = None
-    if torch is not None and isinstance(like, torch.Tensor):
+    if isinstance(like, torch.Tensor):
         return torch.cat(parts, dim=-1)
     raise TypeError(f"expected a numpy array or torch tensor, got {type(like).__name__}")
 
@@ -113,3 +111,25 @@ def clip_box(box: Sequence[float], H: int, W: int, margin: int = 0) -> list:
     w = max(margin, x2 - x1)
     h = max(margin, y2 - y1)
     return [x1, y1, w, h]
+
+
+def cal_bbox(score_map: torch.Tensor, size_map: torch.Tensor, offset_map: torch.Tensor) -> torch.Tensor:
+    """Box at the maximum of ``score_map`` (the first one on ties, row-major order).
+
+    ``score_map`` (B, 1, F, F), ``size_map`` and ``offset_map`` (B, 2, F, F). Returns (B, 4)
+    ``(cx, cy, w, h)`` normalised to the search crop: ``((col + offset_x) / F,
+    (row + offset_y) / F, w, h)``, in the maps' dtype.
+    """
+    feat = score_map.shape[-1]
+    if score_map.shape[-2] != feat:
+        raise ValueError(f"cal_bbox: expected a square score map, got shape {tuple(score_map.shape)}")
+    flat = score_map.flatten(1)
+    idx = torch.argmax(flat, dim=1, keepdim=True)                      # first maximum on ties
+    idx_y = torch.div(idx, feat, rounding_mode="floor")
+    idx_x = idx % feat
+    gather_idx = idx.unsqueeze(1).expand(idx.shape[0], 2, 1)
+    size = size_map.flatten(2).gather(dim=2, index=gather_idx).squeeze(-1)   # (B, 2)
+    offset = offset_map.flatten(2).gather(dim=2, index=gather_idx).squeeze(-1)
+    cx = (idx_x.to(offset.dtype) + offset[:, :1]) / feat
+    cy = (idx_y.to(offset.dtype) + offset[:, 1:]) / feat
+    return torch.cat([cx, cy, size], dim=1)

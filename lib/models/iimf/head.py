@@ -2,6 +2,8 @@
 import torch
 from torch import nn
 
+from lib.utils.boxes import cal_bbox
+
 
 def conv_bn_relu(in_planes, out_planes):
     return nn.Sequential(nn.Conv2d(in_planes, out_planes, kernel_size=3, padding=1),
@@ -47,13 +49,4 @@ class CenterPredictor(nn.Module):
 
     def boxes_from_maps(self, score_map, size_map, offset_map):
         """Box at the score argmax (first on ties): (B, 1, 4) cx, cy, w, h normalised to the crop."""
-        size = self.feat_size
-        idx = score_map.flatten(1).argmax(dim=1, keepdim=True)           # (B, 1)
-        cell_y = torch.div(idx, size, rounding_mode="floor")
-        cell_x = idx % size
-        gather = idx.unsqueeze(1).expand(-1, 2, -1)                      # (B, 2, 1)
-        wh = size_map.flatten(2).gather(2, gather).squeeze(-1)
-        offset = offset_map.flatten(2).gather(2, gather).squeeze(-1)
-        cx = (cell_x.to(offset.dtype) + offset[:, :1]) / size
-        cy = (cell_y.to(offset.dtype) + offset[:, 1:]) / size
-        return torch.cat([cx, cy, wh], dim=1).unsqueeze(1)
+        return cal_bbox(score_map, size_map, offset_map).unsqueeze(1)

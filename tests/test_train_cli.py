@@ -101,3 +101,18 @@ def test_multiple_mode_two_cpu_processes_stop_and_resume(tmp_path):
         "TBSITrack_ep0001.pth.tar", "TBSITrack_ep0002.pth.tar", "TBSITrack_ep0003.pth.tar"]
     log = (tmp_path / "out" / "logs" / "tbsi_track-tiny_cli.log").read_text()
     assert "2 process(es)" in log and "samples/s" in log
+
+
+def test_benchmark_training_runs(tmp_path, capsys):
+    sys.path.insert(0, str(REPO / "tracking"))
+    import benchmark_training
+    out_json = tmp_path / "bench.json"
+    assert benchmark_training.main(["--config", "tiny_demo", "--workers", "0", "1", "--batches", "1", "--batch_size", "2",
+                                    "--size", "96x80", "--synthetic_dir", str(tmp_path / "syn"), "--device", "cpu",
+                                    "--json", str(out_json)]) == 0
+    text = capsys.readouterr().out
+    assert "data loading,  0 worker(s)" in text and "data loading,  1 worker(s)" in text
+    assert "model step" in text and "end-to-end training" in text
+    import json
+    res = json.loads(out_json.read_text())
+    assert set(res["data"]) == {"0", "1"} and res["model"] > 0 and res["end_to_end"]["samples_per_s"] > 0

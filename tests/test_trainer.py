@@ -199,3 +199,25 @@ def test_missing_data_dir_is_a_clear_error(tmp_path):
     t = Trainer(small_cfg(), "tiny", tmp_path, device="cpu", data_dir=tmp_path / "nowhere")
     with pytest.raises(FileNotFoundError, match="lasher"):
         t.train()
+
+
+def test_damaged_images_on_disk_are_skipped_in_workers(tmp_path, caplog):
+    import logging
+    from lib.data.synthetic import generate_dataset
+    from lib.train.trainer import build_train_sampler, make_loader
+    generate_dataset(tmp_path / "lasher", 2, 1, frames=(24, 24), size=(96, 80), seed=2)
+    seq_dir = sorted((tmp_path / "lasher" / "trainingset").iterdir())[0]
+    damaged = sorted((seq_dir / "visible").iterdir())[:12]
+    for f in damaged:
+        f.write_bytes(b"not a jpeg")
+    cfg = small_cfg(samples=40, batch=4)
+    sampler = build_train_sampler(cfg, 40, seed=0, data_dir=tmp_path)
+    with caplog.at_level(logging.WARNING, logger="lib.data.sampler"):
+        batches = list(make_loader(sampler, 4, 0))
+    assert len(batches) == 10
+    msgs = [r.getMessage() for r in caplog.records]
+    assert msgs and all("cannot read frame" in m for m in msgs)
+    named = [next(f.name for f in damaged if str(f) in m) for m in msgs]   # each names its file
+    assert len(named) == len(set(named))                                  # once per bad frame
+    # in worker processes too: the epoch completes
+    assert len(list(make_loader(sampler, 4, 2))) == 10

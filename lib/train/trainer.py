@@ -171,33 +171,14 @@ def _dataset_key(name: str) -> Tuple[str, str]:
 def resolve_dataset_root(name: str, data_dir=None) -> Path:
     """Root folder of training dataset ``name`` (as in DATA.TRAIN.DATASETS_NAME).
 
-    With ``data_dir``: ``data_dir/<lasher|rgbt234|rgbt210|gtot>`` (for LasHeR, ``data_dir`` itself
-    is accepted when it holds ``trainingset/``). Otherwise the settings of
-    ``lib/train/admin/local.py`` (``env_settings()``: ``lasher_dir``, ``rgbt234_dir``, ...).
+    With ``data_dir``: ``data_dir/lasher`` (or ``rgbt234`` ...; for LasHeR ``data_dir`` itself when
+    it has the LasHeR layout). Otherwise ``lasher_dir`` ... of ``lib/train/admin/local.py``.
+    Errors (``SettingsError``, a FileNotFoundError) name the setting and the path tried.
     """
-    ds_key, folder = _dataset_key(name)
-    if data_dir is not None:
-        data_dir = Path(data_dir).expanduser()
-        cand = data_dir / folder
-        if cand.is_dir():
-            return cand
-        if folder == "lasher" and ((data_dir / "trainingset").is_dir() or data_dir.name.lower() == "trainingset"):
-            return data_dir
-        raise FileNotFoundError(f"training dataset {name!r}: no folder {cand} (--data_dir {data_dir} should hold "
-                                f"{folder}/)")
-    try:
-        from lib.train.admin.environment import env_settings
-    except ImportError as e:
-        raise FileNotFoundError(f"training dataset {name!r}: no --data_dir given and the training settings "
-                                f"cannot be loaded ({e}); run tracking/create_default_local_file.py or pass "
-                                f"--data_dir") from e
-    env = env_settings()
-    for attr in (f"{folder}_dir", f"{ds_key}_dir"):
-        value = getattr(env, attr, None)
-        if value:
-            return Path(value).expanduser()
-    raise FileNotFoundError(f"training dataset {name!r}: {folder}_dir is not set in lib/train/admin/local.py; set it "
-                            f"or pass --data_dir")
+    from lib.train.admin.environment import dataset_dir, env_settings
+
+    settings = env_settings(data_dir=data_dir)
+    return dataset_dir(settings, _dataset_key(name)[0])
 
 
 def build_train_sampler(cfg, samples_per_epoch: int, seed: int = 0, rank: int = 0, data_dir=None) -> TrackingSampler:
@@ -222,16 +203,23 @@ def _worker_init(_):
     # The training process handles Ctrl-C / SIGTERM and then shuts its data workers down.
     signal.signal(signal.SIGTERM, signal.SIG_IGN)
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    torch.set_num_threads(1)
+
+
+def _single_threaded_opencv():
+    """OpenCV's thread pool is not fork-safe: a worker forked while (or after) the parent used it
+    can deadlock in its first cv2 call. The crops are small, so OpenCV runs single-threaded in
+    the training process (set before any worker is forked; the workers inherit it)."""
     try:
         import cv2
         cv2.setNumThreads(1)
-    except Exception:  # pragma: no cover
+    except ImportError:  # pragma: no cover
         pass
-    torch.set_num_threads(1)
 
 
 def make_loader(sampler: TrackingSampler, batch_size: int, num_workers: int, pin_memory: bool = False) -> DataLoader:
     """A DataLoader over the sampler's indices in order (each index seeds its own sample)."""
+    _single_threaded_opencv()
     kwargs = {}
     if num_workers > 0:
         kwargs = dict(worker_init_fn=_worker_init, prefetch_factor=4)
@@ -351,8 +339,9 @@ class Trainer:
             from torch.nn.parallel import DistributedDataParallel as DDP
             ids = [self.device.index] if self.device.type == "cuda" else None
             # static_graph: the set of used parameters never changes, so DDP needs no per-step
-            # search even if a parameter were left out of the loss graph.
-            self.model = DDP(self.net, device_ids=ids, static_graph=True)
+            # search even if a parameter were left out of the loss graph. gradient_as_bucket_view:
+            # grads live in the all-reduce buckets (less memory, no layout-mismatch copies).
+            self.model = DDP(self.net, device_ids=ids, static_graph=True, gradient_as_bucket_view=True)
         else:
             self.model = self.net
         self.actor = TBSITrackActor(self.model, cfg)

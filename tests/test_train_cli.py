@@ -39,11 +39,17 @@ def test_torchrun_command_multi_node_passthrough():
         assert launcher[launcher.index(flag) + 1] == value
 
 
-def test_unknown_script_and_config_are_clear_errors(tmp_path):
+def test_unknown_script_config_and_data_are_clear_errors(tmp_path, capsys):
     with pytest.raises(SystemExit, match="--script"):
         main(["--script", "ostrack", "--config", "tiny_demo", "--mode", "single", "--save_dir", str(tmp_path)])
-    with pytest.raises(FileNotFoundError, match="no_such_config"):
-        main(["--config", "no_such_config", "--mode", "single", "--save_dir", str(tmp_path)])
+    # checked before torchrun is launched
+    assert main(["--config", "no_such_config", "--mode", "multiple", "--nproc_per_node", "2",
+                 "--save_dir", str(tmp_path)]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: ") and "no_such_config" in err and "Traceback" not in err
+    assert main(["--config", "tiny_demo", "--mode", "single", "--save_dir", str(tmp_path),
+                 "--data_dir", str(tmp_path / "nowhere")]) == 2
+    assert "nowhere" in capsys.readouterr().err
 
 
 def _procs_with(text):

@@ -153,10 +153,28 @@ def _run_torchrun(cmd: List[str]) -> int:
     return 0
 
 
+def _check_args(args) -> None:
+    """Fail before launching anything: unknown script, missing or invalid config."""
+    from lib.config import load_config
+
+    if args.script not in SCRIPTS:
+        raise SystemExit(f"--script {args.script!r} is not supported (choose {', '.join(SCRIPTS)})")
+    load_config(args.config, script=args.script)
+
+
 def main(argv: Optional[List[str]] = None) -> int:
     args = build_parser().parse_args(argv)
-    if args.worker or args.mode == "single":
-        return run_training(args)
+    try:
+        if not args.worker:
+            _check_args(args)
+        if args.worker or args.mode == "single":
+            return run_training(args)
+    except (FileNotFoundError, ValueError) as e:
+        # user errors (config, data or pretrained paths): a message, not a traceback
+        if args.worker and int(os.environ.get("RANK", 0)) != 0:
+            return 2
+        print(f"error: {e}", file=sys.stderr, flush=True)
+        return 2
     cmd = torchrun_command(args)
     print("launching: " + " ".join(cmd), flush=True)
     return _run_torchrun(cmd)

@@ -11,9 +11,12 @@ import numpy as np
 import pytest
 import torch
 
+from lib.config import load_config
+
 REPO = Path(__file__).resolve().parents[1]
 CONFIG = "tiny_demo"
-CKPT_TAIL = Path("checkpoints/train/tbsi_track") / CONFIG / "TBSITrack_ep0002.pth.tar"   # TEST.EPOCH 2
+TEST_EPOCH = load_config(CONFIG).TEST.EPOCH
+CKPT_TAIL = Path("checkpoints/train/tbsi_track") / CONFIG / f"TBSITrack_ep{TEST_EPOCH:04d}.pth.tar"
 
 
 def load_cli(name):

@@ -61,7 +61,7 @@ DEFAULTS = {
         "SOT_PRETRAIN": False,        # True: the whole model starts from an SOT-pretrained checkpoint
         "SAVE_INTERVAL": 1,           # write a checkpoint every N epochs (and always after the last)
         # Fixes of the original's training bugs (MODEL.md section 8, item 14). Off = original behaviour.
-        "FIX_LR_GROUPS": False,       # SOT: train the new SpSh layer and the head at the full LR
+        "FIX_LR_GROUPS": False,       # new layers at the full LR (SOT: SpSh and head; in1k: SpSh and TBSI)
         "FIX_GRAD_CLIP_AMP": False,   # clip gradients (GRAD_CLIP_NORM) under AMP too
         "USE_ABSENCE_LABELS": False,  # treat frames flagged in absence.label as invisible when sampling
         "SCHEDULER": {

@@ -73,6 +73,13 @@ def test_matches_official_outputs_and_intermediates(shared_dir, tag, tmp_path):
     assert len(compared) >= (9 if tag == "sot" else 5)
     for key in compared:
         torch.testing.assert_close(store[key], fx[key], atol=1e-4, rtol=1e-4, msg=lambda m: f"{key}: {m}")
+    if tag == "sot":  # the per-stream reference computation reaches the same numbers
+        from lib.models.iimf.reference import reference_forward
+        with torch.no_grad():
+            reference = reference_forward(net, [fx["template_rgb"], fx["template_tir"]],
+                                          [fx["search_rgb"], fx["search_tir"]])
+        for key in OUTPUTS:
+            torch.testing.assert_close(reference[key], fx[key], atol=1e-4, rtol=1e-4)
 
 
 def test_parameter_counts_without_dead_modules():
@@ -189,3 +196,16 @@ def test_missing_pretrained_file_names_path_and_readme(tiny_cfg):
     tiny_cfg.MODEL.PRETRAIN_FILE = "no_such_weights.pth"
     with pytest.raises(FileNotFoundError, match=r"pretrained_models/no_such_weights.pth.*README"):
         build_iimf(tiny_cfg, training=True)
+
+
+def test_batched_query_only_forward_equals_the_per_stream_reference(tiny_cfg):
+    from lib.models.iimf.reference import reference_forward
+    torch.manual_seed(1)
+    net = build_iimf(tiny_cfg).eval()
+    template = [torch.randn(2, 3, 64, 64), torch.randn(2, 3, 64, 64)]
+    search = [torch.randn(2, 3, 128, 128), torch.randn(2, 3, 128, 128)]
+    with torch.no_grad():
+        ours = net(template=template, search=search)
+        reference = reference_forward(net, template, search)
+    for key in OUTPUTS:
+        torch.testing.assert_close(ours[key], reference[key], atol=1e-5, rtol=1e-5)

@@ -4,8 +4,8 @@
     python tracking/benchmark_inference.py --config tiny_demo --checkpoint output/demo/.../TBSITrack_ep0002.pth.tar \
         --data_dir output/demo/data           # adds box deviations on the synthetic test sequences
 
-Paths: plain (the model as built, float32, no folding, all backbone features: what a user gets from
-net(...)), exact (the tracker's default: folded BatchNorm, only the head outputs), bf16 and int8
+Paths: plain (lib/models/iimf/reference.py: the same weights computed the original's way, per
+stream, over all tokens, with the discarded work; a stand-in for the official model), exact (the tracker's default: folded BatchNorm, only the head outputs), bf16 and int8
 (CPU), fp16 and bf16 (GPU), onnxruntime (float32). Timings alternate between the paths round by
 round, so drift in machine load hits all of them alike. Ratios are against `plain`.
 """
@@ -26,6 +26,7 @@ import torch  # noqa: E402
 from lib.config import load_config  # noqa: E402
 from lib.models.iimf import build_iimf, load_official_checkpoint  # noqa: E402
 from lib.models.iimf.inference import prepare_for_inference  # noqa: E402
+from lib.models.iimf.reference import reference_forward  # noqa: E402
 from lib.utils.io import atomic_write  # noqa: E402
 from lib.utils.profiling import tracking_inputs  # noqa: E402
 
@@ -35,7 +36,7 @@ def build_paths(net, cfg, device, names, threads):
     paths = {}
     for name in names:
         if name == "plain":
-            paths[name] = lambda t, s, n=net: n(template=t, search=s)
+            paths[name] = lambda t, s, n=net: reference_forward(n, t, s)
         elif name == "onnxruntime":
             from lib.models.iimf.onnx_backend import OnnxRuntimeNet, export_onnx
             tmp = Path(tempfile.mkdtemp()) / "model.onnx"

@@ -173,8 +173,8 @@ def build_network(cfg, checkpoint=None, device=None, precision: str = "fp32", ba
 
     ``backend="torch"``: ``build_iimf(cfg)`` with the weights of ``checkpoint`` (official
     ``{'net': state_dict}`` format, which our training writes too), prepared for inference:
-    ``precision="fp32"`` is the exact path (BatchNorm folded into the convolutions: the same
-    boxes within float32 noise), ``bf16``/``fp16``/``int8`` are the opt-in fast paths.
+    ``precision="fp32"`` is the exact path (the official arithmetic, nothing folded or
+    approximated), ``bf16``/``fp16``/``int8`` are the opt-in fast paths.
     ``backend="onnxruntime"``: the exported ONNX file ``onnx`` (tracking/export_onnx.py; float32).
     """
     device = resolve_device(device)

@@ -4,7 +4,7 @@
     out = net(template=[z_rgb, z_tir], search=[x_rgb, x_tir], return_features=False)
 
 precision:
-  fp32  exact: BatchNorm folded into the preceding convolutions (same boxes within float noise)
+  fp32  exact: the network as it is, in eval mode (the official model's arithmetic)
   bf16  autocast to bfloat16 (CPUs with AVX512-BF16/AMX, and GPUs); maps returned in float32
   fp16  autocast to float16 (GPU only)
   int8  dynamic int8 quantisation of every Linear layer (CPU only)
@@ -58,7 +58,7 @@ def prepare_for_inference(net, precision="fp32", device="cpu"):
     if precision not in PRECISIONS:
         raise ValueError(f"precision {precision!r} is not one of {', '.join(PRECISIONS)}")
     device = torch.device(device)
-    net = fold_batchnorm(net.eval()).to(device)
+    net = net.eval().to(device)
     if precision == "fp32":
         return net
     if precision == "int8":

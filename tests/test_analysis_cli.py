@@ -71,7 +71,7 @@ def test_bad_result_file_gives_one_line_error(lasher, capsys):
     bad = lasher / "perfect" / "seq b's.txt"
     bad.write_text("1,2,3,4\n1,2,3\n")
     assert main(["--gt_dir", str(lasher / "lasher"), "--results_dir", str(lasher / "perfect")]) == 1
-    assert capsys.readouterr().err.strip().splitlines()[-1] == f"error: {bad}, row 2: 3 values, expected 4 (x,y,w,h)"
+    assert capsys.readouterr().err.strip().splitlines()[-1] == f"error: {bad}, row 2: 3 values, expected 4: '1,2,3'"
 
 
 def test_seed_command_form(lasher, capsys):

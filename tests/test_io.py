@@ -135,11 +135,11 @@ def test_read_boxes_empty_and_ncols(tmp_path):
     "text,pattern",
     [
         ("1,2,3,4\n1,NaN,3,4\n", r"gt\.txt, row 2: NaN"),
-        ("1,2,3,4\n1,2,3,4\n1,2,inf,4\n", r"gt\.txt, row 3: NaN or infinite"),
-        ("1,2,3,4\n1,2,x,4\n", r"gt\.txt, row 2: non-numeric"),
-        ("1,2,3\n", r"gt\.txt, row 1: expected 4 values, got 3"),
-        ("1,2,3,4,5,6,7,8\n", r"row 1: expected 4 values, got 8.*corner"),
-        ("1,2,3,4\n\n1,2,3,4\n", r"gt\.txt, row 2: empty row"),
+        ("1,2,3,4\n1,2,3,4\n1,2,inf,4\n", r"gt\.txt, row 3: infinite value"),
+        ("1,2,3,4\n1,2,x,4\n", r"gt\.txt, row 2: 'x' is not a number"),
+        ("1,2,3\n", r"gt\.txt, row 1: 3 values, expected 4"),
+        ("1,2,3,4,5,6,7,8\n", r"row 1: 8 values, looks like corner"),
+        ("1,2,3,4\n\n1,2,3,4\n", r"gt\.txt, row 2: blank line"),
     ],
 )
 def test_read_boxes_errors(tmp_path, text, pattern):

@@ -11,6 +11,7 @@
 """
 from __future__ import annotations
 
+import io
 import os
 import re
 import tempfile
@@ -148,7 +149,8 @@ def read_image(path: PathLike) -> np.ndarray:
 # --------------------------------------------------------------------------------------------
 # Box files
 # --------------------------------------------------------------------------------------------
-_SPLIT = re.compile(r"[,\s;]+")
+_TO_SPACES = str.maketrans(",\t;", "   ")
+_EMPTY_FIELD = re.compile(r"^\s*[,;]|[,;]\s*[,;]|[,;]\s*$")
 
 
 def read_boxes(path: PathLike, ncols: int = 4, allow_nan: bool = False) -> np.ndarray:
@@ -167,26 +169,49 @@ def read_boxes(path: PathLike, ncols: int = 4, allow_nan: bool = False) -> np.nd
         raise FileNotFoundError(f"box file not found: {path}") from None
     except UnicodeDecodeError as e:
         raise BoxFileError(f"{path}: not a text file ({e})") from None
-    lines = text.splitlines()
-    while lines and not lines[-1].strip():
-        lines.pop()
-    out = np.empty((len(lines), ncols), dtype=np.float64)
-    for i, line in enumerate(lines):
-        fields = [t for t in _SPLIT.split(line.strip()) if t]
-        if not fields:
-            raise BoxFileError(f"{path}, row {i + 1}: empty row between box rows")
+    lines = text.rstrip().splitlines()
+    if not lines:
+        return np.empty((0, ncols), dtype=np.float64)
+    boxes = _parse_rows(lines, ncols)
+    if boxes is None:
+        raise BoxFileError(_first_bad_row(lines, ncols, path))
+    if not allow_nan:
+        bad = ~np.isfinite(boxes)
+        if bad.any():
+            row = int(np.flatnonzero(bad.any(axis=1))[0])
+            what = "NaN" if np.isnan(boxes[row]).any() else "infinite value"
+            raise BoxFileError(f"{path}, row {row + 1}: {what} in {lines[row].strip()!r}")
+    return boxes
+
+
+def _parse_rows(lines, ncols):
+    """All rows at once (fast), or None when any row is malformed."""
+    if any(not line.strip() or _EMPTY_FIELD.search(line) for line in lines):
+        return None
+    try:
+        boxes = np.loadtxt(io.StringIO("\n".join(lines).translate(_TO_SPACES)), dtype=np.float64,
+                           comments=None, ndmin=2)
+    except ValueError:
+        return None
+    return boxes if boxes.shape == (len(lines), ncols) else None
+
+
+def _first_bad_row(lines, ncols, path):
+    """The error message for the first malformed row."""
+    for row, line in enumerate(lines, start=1):
+        if not line.strip():
+            return f"{path}, row {row}: blank line (one row per frame expected)"
+        if _EMPTY_FIELD.search(line):
+            return f"{path}, row {row}: empty value between separators in {line.strip()!r}"
+        fields = line.translate(_TO_SPACES).split()
+        if ncols == 4 and len(fields) == 8:
+            return (f"{path}, row {row}: 8 values, looks like corner format (x1,y1,...,x4,y4); "
+                    "convert the file to x,y,w,h rows")
         if len(fields) != ncols:
-            hint = ""
-            if ncols == 4 and len(fields) == 8:
-                hint = " (8 values look like corner/polygon format x1,y1,...,x4,y4; convert to x,y,w,h)"
-            raise BoxFileError(
-                f"{path}, row {i + 1}: expected {ncols} values, got {len(fields)}: {line.strip()!r}{hint}"
-            )
-        try:
-            vals = [float(t) for t in fields]
-        except ValueError:
-            raise BoxFileError(f"{path}, row {i + 1}: non-numeric value in {line.strip()!r}") from None
-        if not allow_nan and not all(np.isfinite(vals)):
-            raise BoxFileError(f"{path}, row {i + 1}: NaN or infinite value in {line.strip()!r}")
-        out[i] = vals
-    return out
+            return f"{path}, row {row}: {len(fields)} values, expected {ncols}: {line.strip()!r}"
+        for value in fields:
+            try:
+                float(value)
+            except ValueError:
+                return f"{path}, row {row}: {value!r} is not a number"
+    return f"{path}: cannot read the rows as numbers"

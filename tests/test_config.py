@@ -50,3 +50,22 @@ def test_defaults_are_not_shared_between_loads():
     a = load_config()
     a.MODEL.BACKBONE.TBSI_LOC.append(5)
     assert load_config().MODEL.BACKBONE.TBSI_LOC == []
+
+
+@pytest.mark.parametrize("text, message", [
+    ("TRAIN:\n  LR: fast\n", "'TRAIN.LR' expects a number, got 'fast'"),
+    ("TRAIN:\n  AMP: 1\n", "'TRAIN.AMP' expects true or false"),
+    ("MODEL:\n  BACKBONE:\n    TBSI_LOC: 3\n", "'MODEL.BACKBONE.TBSI_LOC' expects a list"),
+])
+def test_wrong_value_types_name_key_and_file(tmp_path, text, message):
+    path = tmp_path / "types.yaml"
+    path.write_text(text)
+    with pytest.raises(ValueError) as err:
+        load_config(str(path))
+    assert message in str(err.value) and str(path) in str(err.value)
+
+
+def test_exponent_numbers_without_a_dot_are_numbers(tmp_path):
+    path = tmp_path / "lr.yaml"
+    path.write_text("TRAIN:\n  LR: 1e-4\n")
+    assert load_config(str(path)).TRAIN.LR == 1e-4

@@ -272,3 +272,26 @@ def test_fast_paths_get_their_own_folders(workspace, tmp_path, capsys):
     assert cli_main(["tbsi_track", CONFIG, "--backend", "onnxruntime", "--onnx", str(onnx_file), *common]) == 0
     onnx_boxes = np.loadtxt(results_of(tmp_path, param=f"{CONFIG}_onnxruntime") / f"{name}.txt", delimiter=",")
     np.testing.assert_allclose(onnx_boxes, exact, rtol=0, atol=1e-2)
+
+
+def test_wrong_checkpoint_and_precision_fail_once_before_any_worker(workspace, tmp_path, capsys):
+    from lib.config import load_config
+    from lib.models.iimf import build_iimf
+
+    cfg = load_config(CONFIG)
+    cfg.MODEL.BACKBONE.EMBED_DIM = 48
+    cfg.MODEL.BACKBONE.NUM_HEADS = 2
+    other = tmp_path / "other.pth.tar"
+    torch.save({"net": build_iimf(cfg).state_dict()}, other)
+    base = ["tbsi_track", CONFIG, "--threads", "2", "--data_dir", str(workspace / "DATA"),
+            "--save_dir", str(tmp_path / "out"), "--num_gpus", "0", "--no_progress"]
+    assert cli_main(base + ["--checkpoint", str(other)]) == 2
+    err = capsys.readouterr().err
+    assert err.count("does not match the model") == 1 and "wrong shape" in err
+    assert not (tmp_path / "out" / "test").exists()
+    not_a_checkpoint = tmp_path / "model.onnx"
+    not_a_checkpoint.write_bytes(b"\x08\x07onnx")
+    assert cli_main(base + ["--checkpoint", str(not_a_checkpoint)]) == 2
+    assert "cannot read checkpoint" in capsys.readouterr().err
+    assert cli_main(base + ["--precision", "fp16", "--save_dir", str(workspace / "output")]) == 2
+    assert "fp16 needs a GPU" in capsys.readouterr().err

@@ -40,8 +40,8 @@ def test_torchrun_command_multi_node_passthrough():
 
 
 def test_unknown_script_config_and_data_are_clear_errors(tmp_path, capsys):
-    with pytest.raises(SystemExit, match="--script"):
-        main(["--script", "ostrack", "--config", "tiny_demo", "--mode", "single", "--save_dir", str(tmp_path)])
+    assert main(["--script", "ostrack", "--config", "tiny_demo", "--mode", "single", "--save_dir", str(tmp_path)]) == 2
+    assert "--script 'ostrack'" in capsys.readouterr().err
     # checked before torchrun is launched
     assert main(["--config", "no_such_config", "--mode", "multiple", "--nproc_per_node", "2",
                  "--save_dir", str(tmp_path)]) == 2
@@ -50,6 +50,10 @@ def test_unknown_script_config_and_data_are_clear_errors(tmp_path, capsys):
     assert main(["--config", "tiny_demo", "--mode", "single", "--save_dir", str(tmp_path),
                  "--data_dir", str(tmp_path / "nowhere")]) == 2
     assert "nowhere" in capsys.readouterr().err
+    assert main(["--config", "tiny_demo", "--mode", "multiple", "--nproc_per_node", "2", "--save_dir", str(tmp_path),
+                 "--data_dir", str(tmp_path / "nowhere")]) == 2
+    err = capsys.readouterr().err
+    assert "nowhere" in err and "ChildFailedError" not in err
 
 
 def _procs_with(text):

@@ -221,3 +221,19 @@ def test_damaged_images_on_disk_are_skipped_in_workers(tmp_path, caplog):
     assert len(named) == len(set(named))                                  # once per bad frame
     # in worker processes too: the epoch completes
     assert len(list(make_loader(sampler, 4, 2))) == 10
+
+
+def test_resuming_onto_another_configs_checkpoint_names_the_keys(tmp_path):
+    from lib.config import load_config
+    from lib.models.iimf import build_iimf
+    from lib.train.trainer import Trainer
+
+    cfg = load_config("tiny_demo")
+    trainer = Trainer.__new__(Trainer)
+    trainer.net = build_iimf(cfg)
+    cfg.MODEL.BACKBONE.EMBED_DIM = 48
+    cfg.MODEL.BACKBONE.NUM_HEADS = 2
+    path = tmp_path / "TBSITrack_ep0001.pth.tar"
+    torch.save({"net": build_iimf(cfg).state_dict(), "optimizer": {}, "scheduler": {}, "epoch": 1}, path)
+    with pytest.raises(ValueError, match=r"another --save_dir\) does not match the model"):
+        trainer.load_checkpoint(path)

@@ -45,4 +45,7 @@ def main(argv=None):
 
 
 if __name__ == "__main__":
-    main()
+    try:
+        main()
+    except (FileNotFoundError, ValueError) as err:  # user errors: a message, not a traceback
+        sys.exit(f"error: {err}")

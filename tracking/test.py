@@ -93,6 +93,7 @@ def main(argv=None) -> int:
 def run(args) -> int:
     from lib.config import load_config
     from lib.data.datasets import get_dataset
+    from lib.models.iimf.checkpoint import check_checkpoint_for_config
     from lib.test.evaluation.environment import dataset_dir, env_settings
     from lib.test.runner import (DatasetSpec, NetTrackerFactory, check_run_info, find_checkpoint,
                                  results_dir, run_dataset, select_devices)
@@ -139,6 +140,12 @@ def run(args) -> int:
 
     devices = select_devices(args.num_gpus)
     threads = 0 if args.debug else args.threads
+    if args.precision == "fp16" and not devices[0].startswith("cuda"):
+        raise ValueError("--precision fp16 needs a GPU; on the CPU use bf16 or int8")
+    if args.precision == "int8" and devices[0].startswith("cuda"):
+        raise ValueError("--precision int8 runs on the CPU only (--num_gpus 0); on a GPU use fp16 or bf16")
+    if checkpoint is not None:  # one clear error here rather than one per worker
+        check_checkpoint_for_config(cfg, checkpoint)
     check_run_info(out_dir, model_file, config_name, {"precision": args.precision, "backend": args.backend})
     print(f"config      {config_name} (epoch {epoch})")
     print(f"checkpoint  {model_file}" + (f" ({args.backend}, {args.precision})" if variant else ""))

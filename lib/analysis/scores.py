@@ -24,7 +24,9 @@ def score_tracker(protocol, name, results_dir, seq_names, gts):
     """Score ``<results_dir>/<seq>.txt`` for every sequence."""
     results_dir = Path(results_dir)
     if not results_dir.is_dir():
-        raise AnalysisError(f"{results_dir}: results folder of tracker '{name}' not found")
+        raise AnalysisError(f"{results_dir}: results folder of tracker '{name}' not found (test.py writes "
+                            f"<save_dir>/test/tracking_results/...: pass the --save_dir you gave test.py, "
+                            f"or --results_dir DIR)")
     paths = [results_dir / f"{seq}.txt" for seq in seq_names]
     return score_boxes(protocol, name, (read_box_file(path) for path in paths), gts, map(str, paths))
 

@@ -50,6 +50,33 @@ def config_path(name, script="tbsi_track"):
     return REPO_ROOT / "experiments" / script / f"{name}.yaml"
 
 
+def _checked_value(value, default, dotted, source):
+    """value, in the type of the default (numbers written as '1e-4' become floats), or ValueError."""
+    def wrong(expected):
+        return ValueError(f"{source}: config key {dotted!r} expects {expected}, got {value!r}")
+
+    if isinstance(default, bool):
+        if not isinstance(value, bool):
+            raise wrong("true or false")
+        return value
+    if isinstance(default, (int, float)):
+        if isinstance(value, bool):
+            raise wrong("a number")
+        if isinstance(value, str):  # YAML 1.1 reads 1e-4 (no dot) as a string
+            try:
+                return float(value)
+            except ValueError:
+                raise wrong("a number") from None
+        if not isinstance(value, (int, float)):
+            raise wrong("a number")
+        return value
+    if isinstance(default, list) and not isinstance(value, list):
+        raise wrong("a list, e.g. [1, 2]")
+    if isinstance(default, str) and not isinstance(value, str):
+        raise wrong("a string")
+    return value
+
+
 def _merge(base, override, source, prefix="", inert=None):
     """Copy override into base; unknown keys are errors, inert keys are collected in `inert`."""
     inert = [] if inert is None else inert
@@ -67,7 +94,7 @@ def _merge(base, override, source, prefix="", inert=None):
             raise ValueError(f"{source}: config key {dotted!r} takes a value, not a mapping")
         if dotted in INERT_KEYS:
             inert.append(dotted)
-        base[key] = value
+        base[key] = _checked_value(value, base[key], dotted, source)
 
 
 def _warn_inert(keys, source):

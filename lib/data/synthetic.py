@@ -403,7 +403,7 @@ def generate_dataset(
             if not overwrite:
                 raise FileExistsError(
                     f"synthetic dataset output {out} is not empty and was not generated with these parameters; "
-                    f"choose another folder or pass overwrite=True (--overwrite)"
+                    f"choose another folder, or overwrite it (--overwrite on the command line)"
                 )
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.tmp-", dir=str(out.parent)))

@@ -87,7 +87,7 @@ def run_training(args) -> int:
     from .trainer import Trainer
 
     if args.script not in SCRIPTS:
-        raise SystemExit(f"--script {args.script!r} is not supported (choose {', '.join(SCRIPTS)})")
+        raise ValueError(f"--script {args.script!r} is not supported (choose {', '.join(SCRIPTS)})")
     cfg = load_config(args.config, script=args.script)
     rank = int(os.environ.get("RANK", 0))
     world = int(os.environ.get("WORLD_SIZE", 1))
@@ -154,12 +154,24 @@ def _run_torchrun(cmd: List[str]) -> int:
 
 
 def _check_args(args) -> None:
-    """Fail before launching anything: unknown script, missing or invalid config."""
+    """Fail before launching anything: unknown script, invalid config or model settings, missing
+    dataset folders or pretrained weights."""
+    import torch
+
     from lib.config import load_config
+    from lib.models.iimf import build_iimf
+    from lib.models.iimf.checkpoint import pretrained_path
+    from .trainer import resolve_dataset_root
 
     if args.script not in SCRIPTS:
-        raise SystemExit(f"--script {args.script!r} is not supported (choose {', '.join(SCRIPTS)})")
-    load_config(args.config, script=args.script)
+        raise ValueError(f"--script {args.script!r} is not supported (choose {', '.join(SCRIPTS)})")
+    cfg = load_config(args.config, script=args.script)
+    with torch.device("meta"):  # checks the model settings without allocating weights
+        build_iimf(cfg)
+    for name in cfg.DATA.TRAIN.DATASETS_NAME:
+        resolve_dataset_root(name, args.data_dir)
+    if cfg.MODEL.PRETRAIN_FILE:
+        pretrained_path(cfg)
 
 
 def main(argv: Optional[List[str]] = None) -> int:

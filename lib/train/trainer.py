@@ -31,6 +31,7 @@ import re
 import signal
 import sys
 import time
+import warnings
 from pathlib import Path
 from typing import Dict, List, Optional, Sequence, Tuple
 
@@ -41,6 +42,7 @@ from torch.utils.data import DataLoader
 
 from lib.data.processing import RGBTProcessing
 from lib.data.sampler import TrackingSampler
+from lib.models.iimf.checkpoint import check_state_dict
 from .actor import TBSITrackActor
 
 __all__ = [
@@ -341,6 +343,8 @@ class Trainer:
             # static_graph: the set of used parameters never changes, so DDP needs no per-step
             # search even if a parameter were left out of the loss graph. gradient_as_bucket_view:
             # grads live in the all-reduce buckets (less memory, no layout-mismatch copies).
+            # 1x1-conv grads of shape (1, C, 1, 1) trip DDP's harmless stride-mismatch warning.
+            warnings.filterwarnings("ignore", message="Grad strides do not match bucket view strides")
             self.model = DDP(self.net, device_ids=ids, static_graph=True, gradient_as_bucket_view=True)
         else:
             self.model = self.net
@@ -435,6 +439,8 @@ class Trainer:
         if missing:
             raise RuntimeError(f"checkpoint {path} cannot be resumed from: it lacks {missing} (a weights-only "
                                f"file such as an official release?)")
+        check_state_dict(self.net, ckpt["net"], f"{path} (the run's last checkpoint; a different config "
+                                                f"needs another --save_dir)")
         self.net.load_state_dict(ckpt["net"])
         self.optimizer.load_state_dict(ckpt["optimizer"])
         self.scheduler.load_state_dict(ckpt["scheduler"])

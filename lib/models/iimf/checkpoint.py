@@ -24,12 +24,12 @@ def is_dead_key(key):
     return _DEAD_KEYS.search(key) is not None
 
 
-def _read_state_dict(path, preferred_keys=("net", "model", "state_dict")):
+def _read_state_dict(path, preferred_keys=("net", "model", "state_dict"), mmap=False):
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"checkpoint {path} not found")
     try:
-        ckpt = torch.load(path, map_location="cpu", weights_only=True)
+        ckpt = torch.load(path, map_location="cpu", weights_only=True, mmap=mmap)
     except Exception as err:  # a truncated or foreign file: say which one
         raise RuntimeError(f"cannot read checkpoint {path}: {err}") from None
     for key in preferred_keys:
@@ -50,7 +50,8 @@ def convert_official_state_dict(state):
     return kept, len(state) - len(kept)
 
 
-def _check_keys(net, state, source):
+def check_state_dict(net, state, source):
+    """ValueError listing missing, unexpected and wrongly shaped keys (with `source` named)."""
     expected = net.state_dict()
     missing = sorted(set(expected) - set(state))
     unexpected = sorted(set(state) - set(expected))
@@ -60,15 +61,25 @@ def _check_keys(net, state, source):
         def listing(title, keys):
             shown = "\n    ".join(keys[:20]) + (f"\n    ... and {len(keys) - 20} more" if len(keys) > 20 else "")
             return f"\n  {title} ({len(keys)}):\n    {shown}" if keys else ""
-        raise ValueError(f"checkpoint {source} does not match the model built from the config:"
+        raise ValueError(f"checkpoint {source} does not match the model built from the config "
+                         f"(another config's checkpoint?):"
                          + listing("missing", missing) + listing("unexpected", unexpected)
                          + listing("wrong shape", mismatched))
+
+
+def check_checkpoint_for_config(cfg, path):
+    """Fail fast: does the checkpoint at `path` fit the model of `cfg`? (memory-mapped, no weights built)"""
+    from .iimf import build_iimf
+    with torch.device("meta"):
+        net = build_iimf(cfg)
+    state, _ = convert_official_state_dict(_read_state_dict(path, mmap=True))
+    check_state_dict(net, state, path)
 
 
 def load_official_checkpoint(net, path, verbose=True):
     """Load an official IIMF checkpoint ({'net': state_dict}) or one of our training checkpoints."""
     state, dropped = convert_official_state_dict(_read_state_dict(path))
-    _check_keys(net, state, path)
+    check_state_dict(net, state, path)
     net.load_state_dict(state, strict=True)
     if verbose:
         note = f"; dropped {dropped} keys of official modules that never affect the output" if dropped else ""
@@ -85,7 +96,8 @@ def resize_pos_embed(pos_embed, grid, num_prefix_tokens=1):
     return patch.flatten(2).transpose(1, 2)
 
 
-def _pretrained_path(cfg):
+def pretrained_path(cfg):
+    """The file MODEL.PRETRAIN_FILE names (absolute, or under pretrained_models/); error if missing."""
     from lib.config import REPO_ROOT
     name = Path(cfg.MODEL.PRETRAIN_FILE)
     path = name if name.is_absolute() or name.is_file() else REPO_ROOT / "pretrained_models" / name
@@ -97,7 +109,7 @@ def _pretrained_path(cfg):
 
 def load_pretrained(net, cfg):
     """Initialise for training: a whole-model SOT checkpoint, or ImageNet ViT weights for the backbone."""
-    path = _pretrained_path(cfg)
+    path = pretrained_path(cfg)
     if cfg.TRAIN.SOT_PRETRAIN:
         state, dropped = convert_official_state_dict(_read_state_dict(path, ("net",)))
         target, prefix = net, ""

@@ -25,8 +25,9 @@ class IIMFBackbone(nn.Module):
                  tbsi_loc, spsh_loc=1, drop_path_rate=0.0, tbsi_drop_path=()):
         super().__init__()
         if not 0 <= spsh_loc < depth or any(not spsh_loc < k < depth for k in tbsi_loc):
-            raise ValueError(f"need SPSH_LOC < every TBSI_LOC < DEPTH, got SPSH_LOC={spsh_loc}, "
-                             f"TBSI_LOC={list(tbsi_loc)}, DEPTH={depth}")
+            raise ValueError(f"config: need MODEL.BACKBONE.SPSH_LOC < every MODEL.BACKBONE.TBSI_LOC < "
+                             f"MODEL.BACKBONE.DEPTH, got SPSH_LOC={spsh_loc}, TBSI_LOC={list(tbsi_loc)}, "
+                             f"DEPTH={depth}")
         self.template_grid = template_size // patch_size
         self.search_grid = search_size // patch_size
         self.num_template = self.template_grid ** 2

@@ -25,7 +25,7 @@ class PatchEmbed(nn.Module):
 
 def make_blocks(embed_dim, depth, num_heads, mlp_ratio, drop_path_rate):
     """`depth` ViT blocks with stochastic depth growing linearly from 0 to drop_path_rate."""
-    rates = torch.linspace(0, drop_path_rate, depth).tolist()
+    rates = torch.linspace(0, drop_path_rate, depth, device="cpu").tolist()
     return nn.ModuleList(
         Block(embed_dim, num_heads, mlp_ratio=mlp_ratio, qkv_bias=True, drop_path=rate, norm_layer=ViTNorm)
         for rate in rates

@@ -67,3 +67,17 @@ def test_onnx_export_matches_pytorch(net_and_inputs, tiny_cfg, tmp_path):
         torch.testing.assert_close(out[key], reference[key], atol=1e-4, rtol=1e-4)
     with pytest.raises(FileNotFoundError, match="export_onnx"):
         OnnxRuntimeNet(tmp_path / "missing.onnx")
+
+
+def test_exact_path_runs_linear_layers_on_onednn_with_the_same_outputs(net_and_inputs):
+    from lib.models.iimf.inference import OneDNNLinear, onednn_linear_available
+    net, template, search, reference = net_and_inputs
+    exact = prepare_for_inference(copy.deepcopy(net), "fp32", "cpu")
+    swapped = [m for m in exact.modules() if isinstance(m, OneDNNLinear)]
+    if onednn_linear_available():
+        assert swapped and not any(isinstance(m, torch.nn.Linear) for m in exact.modules())
+        assert any(m.activation == "gelu" for m in swapped)
+    with torch.no_grad():
+        out = exact(template=template, search=search, return_features=False)
+    for key in HEAD_OUTPUTS:
+        torch.testing.assert_close(out[key], reference[key], atol=1e-5, rtol=1e-5)

@@ -73,6 +73,10 @@ def test_matches_official_outputs_and_intermediates(shared_dir, tag, tmp_path):
     assert len(compared) >= (9 if tag == "sot" else 5)
     for key in compared:
         torch.testing.assert_close(store[key], fx[key], atol=1e-4, rtol=1e-4, msg=lambda m: f"{key}: {m}")
+    from lib.models.iimf.inference import prepare_for_inference
+    exact = _run_fixture(prepare_for_inference(net, "fp32", "cpu"), fx)  # the tracker's default path
+    for key in ["pred_boxes", "score_map", "size_map", "offset_map"]:
+        torch.testing.assert_close(exact[key], fx[key], atol=1e-4, rtol=1e-4, msg=lambda m: f"exact {key}: {m}")
     if tag == "sot":  # the per-stream reference computation reaches the same numbers
         from lib.models.iimf.reference import reference_forward
         with torch.no_grad():

@@ -1,4 +1,5 @@
-"""Size, FLOPs and speed of one IIMF tracking forward (batch 1, template + search, eval mode).
+"""Size, FLOPs and speed of one IIMF tracking forward (batch 1, template + search, eval mode),
+through the same inference path as tracking/test.py.
 
     python tracking/profile_model.py --script tbsi_track --config vitb_256_tbsi_32x1_1e4_lasher_15ep_sot \
         --threads 2 --runs 10 --device cpu --json output/profile.json
@@ -14,6 +15,7 @@ import torch  # noqa: E402
 
 from lib.config import load_config  # noqa: E402
 from lib.models.iimf import build_iimf  # noqa: E402
+from lib.models.iimf.inference import PRECISIONS, prepare_for_inference  # noqa: E402
 from lib.utils.io import atomic_write  # noqa: E402
 from lib.utils.profiling import (count_flops, parameter_counts, summarize_times, time_forward,  # noqa: E402
                                  tracking_inputs)
@@ -26,6 +28,8 @@ def main(argv=None):
     parser.add_argument("--threads", type=int, default=None, help="torch CPU threads (default: torch's choice)")
     parser.add_argument("--runs", type=int, default=10, help="timed forward passes (after 2 warm-up passes)")
     parser.add_argument("--device", default="cpu", choices=["cpu", "cuda"])
+    parser.add_argument("--precision", default="fp32", choices=PRECISIONS,
+                        help="inference path as in test.py (default fp32: the exact path)")
     parser.add_argument("--json", type=Path, help="also write the numbers to this JSON file")
     args = parser.parse_args(argv)
 
@@ -34,7 +38,12 @@ def main(argv=None):
     if args.threads:
         torch.set_num_threads(args.threads)
     cfg = load_config(args.config, args.script)
-    net = build_iimf(cfg).eval().to(args.device)
+    net = build_iimf(cfg).eval()
+    counts = parameter_counts(net)
+    template, search = tracking_inputs(cfg)
+    with torch.inference_mode():  # counted on the plain modules: fused kernels hide their FLOPs
+        gflops = count_flops(lambda: net(template=template, search=search, return_features=False)) / 1e9
+    net = prepare_for_inference(net, args.precision, args.device)  # what the tracker runs
     template, search = tracking_inputs(cfg, args.device)
 
     def forward():
@@ -44,8 +53,8 @@ def main(argv=None):
     sync = torch.cuda.synchronize if args.device == "cuda" else None
     result = {"config": args.config, "device": args.device,
               "device_name": torch.cuda.get_device_name() if args.device == "cuda" else "cpu",
-              "threads": torch.get_num_threads(), **parameter_counts(net),
-              "gflops": count_flops(forward) / 1e9, **summarize_times(time_forward(forward, args.runs, synchronize=sync))}
+              "threads": torch.get_num_threads(), "precision": args.precision, **counts,
+              "gflops": gflops, **summarize_times(time_forward(forward, args.runs, synchronize=sync))}
     print(f"{args.config} on {result['device_name']} ({result['threads']} threads): "
           f"{result['params_m']:.2f} M parameters ({result['params_official_m']:.2f} M with the official "
           f"never-used ones), {result['gflops']:.1f} GFLOPs per frame, latency median {result['latency_ms']:.1f} ms "

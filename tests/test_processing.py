@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import torch
 
-from lib.data.processing import RGBTProcessing, box_in_crop, crop_att_mask, jitter_box
+from lib.data.processing import RGBTProcessing, box_in_crop, jitter_box
 from lib.data.transforms import brightness_jitter, flip_frame_and_box, flip_normalised, normalize
 
 MEAN = [0.485, 0.456, 0.406, 0.449, 0.449, 0.449]
@@ -157,14 +157,6 @@ def test_invalid_samples():
     assert not out["valid"] and "empty crop" in out["reason"]
     with pytest.raises(ValueError, match="H x W x 6"):
         proc()(z[:, :, :3], good, z, good, np.random.default_rng(0))
-
-
-def test_att_mask_fallback_matches_sample_target():
-    from lib.utils.crops import sample_target
-    frame = np.zeros((150, 200, 6), np.uint8)
-    for box in ([150.0, 100.0, 40.0, 40.0], [0.0, 0.0, 30.0, 20.0], [10.5, 20.5, 33.0, 17.0]):
-        _, _, att = sample_target(frame, box, 4.0, 128)
-        assert (crop_att_mask(frame.shape[:2], box, 4.0, 128) == att).all()
 
 
 def test_from_cfg(tiny_cfg):

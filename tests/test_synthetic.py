@@ -53,7 +53,7 @@ def test_deterministic_and_reuse(tmp_path):
     kw = dict(n_train=2, n_test=1, frames=(4, 6), size=(80, 64))
     a = generate_dataset(tmp_path / "a", seed=7, **kw)
     b = generate_dataset(tmp_path / "b", seed=7, **kw)
-    c = generate_dataset(tmp_path / "c", seed=8, **kw)
+    generate_dataset(tmp_path / "c", seed=8, **kw)
     assert _tree_digest(tmp_path / "a") == _tree_digest(tmp_path / "b") != _tree_digest(tmp_path / "c")
     assert a["splits"] == b["splits"]
     again = generate_dataset(tmp_path / "a", seed=7, **kw)

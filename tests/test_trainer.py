@@ -1,14 +1,11 @@
 """Trainer: the official LR groups, scheduler, AMP/clipping rules, checkpoints and resume."""
 import copy
-from pathlib import Path
 
 import pytest
 import torch
-import yaml
 
 from lib.config import load_config
-from lib.train.trainer import (Trainer, build_optimizer, checkpoint_path, clip_active, find_latest_checkpoint,
-                               param_groups)
+from lib.train.trainer import Trainer, build_optimizer, clip_active, find_latest_checkpoint, param_groups
 
 SOT = "vitb_256_tbsi_32x1_1e4_lasher_15ep_sot"
 IN1K = "vitb_256_tbsi_32x4_4e4_lasher_15ep_in1k"
@@ -156,7 +153,7 @@ def test_checkpoint_format_and_resume_matches_uninterrupted_run(tmp_path, data_d
     orig_save = Trainer.save_checkpoint
 
     def save_then_stop(self, epoch, stats=None):
-        path = orig_save(self, epoch, stats)
+        orig_save(self, epoch, stats)
         raise KeyboardInterrupt
     monkeypatch.setattr(Trainer, "save_checkpoint", save_then_stop)
     b = Trainer(small_cfg(), "tiny", tmp_path / "b", device="cpu", seed=3, data_dir=data_dir)

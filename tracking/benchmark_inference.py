@@ -5,7 +5,7 @@
         --data_dir output/demo/data           # adds box deviations on the synthetic test sequences
 
 Paths: plain (lib/models/iimf/reference.py: the same weights computed the original's way, per
-stream, over all tokens, with the discarded work; a stand-in for the official model), exact (the tracker's default: folded BatchNorm, only the head outputs), bf16 and int8
+stream, over all tokens, with the discarded work; a stand-in for the official model), exact (the tracker's default: oneDNN linear kernels on the CPU, only the head outputs), bf16 and int8
 (CPU), fp16 and bf16 (GPU), onnxruntime (float32). Timings alternate between the paths round by
 round, so drift in machine load hits all of them alike. Ratios are against `plain`.
 """
@@ -31,7 +31,7 @@ from lib.utils.io import atomic_write  # noqa: E402
 from lib.utils.profiling import tracking_inputs  # noqa: E402
 
 
-def build_paths(net, cfg, device, names, threads):
+def build_paths(net, cfg, device, names, threads, workdir):
     """name -> callable(template, search) for every requested path that this device supports."""
     paths = {}
     for name in names:
@@ -39,7 +39,7 @@ def build_paths(net, cfg, device, names, threads):
             paths[name] = lambda t, s, n=net: reference_forward(n, t, s)
         elif name == "onnxruntime":
             from lib.models.iimf.onnx_backend import OnnxRuntimeNet, export_onnx
-            tmp = Path(tempfile.mkdtemp()) / "model.onnx"
+            tmp = Path(workdir) / "model.onnx"
             export_onnx(net, cfg, tmp)
             paths[name] = OnnxRuntimeNet(tmp, threads=threads, device=device)
         else:
@@ -118,9 +118,11 @@ def main(argv=None):
         names = [n for n in names if n != "fp16"]
     else:
         names = [n for n in names if n != "int8"]
-    paths = build_paths(net, cfg, device, names, args.threads)
-    template, search = tracking_inputs(cfg, device)
-    times = time_paths(paths, template, search, args.runs, device)
+    with tempfile.TemporaryDirectory() as workdir:  # holds the exported ONNX model while it runs
+        paths = build_paths(net, cfg, device, names, args.threads, workdir)
+        template, search = tracking_inputs(cfg, device)
+        times = time_paths(paths, template, search, args.runs, device)
+        deviations = box_deviations(paths, cfg, args.data_dir, device, args.max_sequences) if args.data_dir else None
     base = statistics.median(times["plain"]) if "plain" in times else None
     device_name = torch.cuda.get_device_name(device) if device.type == "cuda" else f"cpu ({torch.get_num_threads()} threads)"
     report = {"config": args.config, "device": device_name, "paths": {}}
@@ -134,8 +136,7 @@ def main(argv=None):
         report["paths"][name] = entry
         print(f"{name:<12} {1000 * median:>10.1f} {1000 * min(ts):>10.1f} {1 / median:>8.2f} "
               f"{entry.get('speedup_vs_plain', float('nan')):>8.2f}x")
-    if args.data_dir:
-        deviations = box_deviations(paths, cfg, args.data_dir, device, args.max_sequences)
+    if deviations:
         print("box deviation from the exact path on the synthetic test sequences "
               "(largest coordinate difference per frame, px):")
         for name, value in deviations.items():

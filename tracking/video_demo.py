@@ -67,16 +67,16 @@ def main(argv=None):
         frames = paired_frames(rgb, tir)
         box = initial_box(args)
         tracker = build_tracker(cfg, checkpoint, args.device)
-        writer = VideoWriter(args.out, fps=getattr(rgb, "fps", 20.0))
         boxes, start = [], time.perf_counter()
-        for index, frame in enumerate(frames):
-            box = tracker.initialize(frame, box) if index == 0 else tracker.track(frame)
-            boxes.append(box)
-            writer.write(draw_rgbt(frame, [box], caption=f"frame {index}"))
+        with VideoWriter(args.out, fps=getattr(rgb, "fps", 20.0)) as writer:
+            for index, frame in enumerate(frames):
+                box = tracker.initialize(frame, box) if index == 0 else tracker.track(frame)
+                boxes.append(box)
+                writer.write(draw_rgbt(frame, [box], caption=f"frame {index}"))
         seconds = time.perf_counter() - start
-    except (FileNotFoundError, ValueError) as err:
+    except (FileNotFoundError, ValueError, RuntimeError) as err:
         raise SystemExit(f"error: {err}") from None
-    out = writer.close()
+    out = writer.path
     if args.boxes:
         atomic_write(args.boxes, "".join(",".join(repr(float(v)) for v in b) + "\n" for b in boxes))
     print(f"tracked {len(boxes)} frames in {seconds:.1f} s ({len(boxes) / seconds:.1f} FPS); wrote {out}")

@@ -131,4 +131,8 @@ INERT_KEYS = {
     "TRAIN.CE_START_EPOCH": "candidate elimination is not part of IIMF",
     "TRAIN.CE_WARM_EPOCH": "candidate elimination is not part of IIMF",
     "TRAIN.SCHEDULER.DECAY_RATE": "the original's StepLR always uses gamma 0.1",
+    "TRAIN.VAL_EPOCH_INTERVAL": "training runs no validation loop",
+    "DATA.VAL.DATASETS_NAME": "training runs no validation loop",
+    "DATA.VAL.DATASETS_RATIO": "training runs no validation loop",
+    "DATA.VAL.SAMPLE_PER_EPOCH": "training runs no validation loop",
 }

@@ -26,10 +26,12 @@ from typing import Dict, Optional, Sequence
 import numpy as np
 import torch
 
+from lib.utils.crops import sample_target
+
 from .transforms import (brightness_jitter, downsample_nearest, flip_frame_and_box, flip_normalised, normalize,
                          to_chw_tensor)
 
-__all__ = ["RGBTProcessing", "jitter_box", "box_in_crop", "crop_att_mask"]
+__all__ = ["RGBTProcessing", "jitter_box", "box_in_crop"]
 
 
 def jitter_box(box: np.ndarray, scale_jitter: float, center_jitter: float, rng: np.random.Generator) -> np.ndarray:
@@ -51,36 +53,6 @@ def box_in_crop(box_gt: np.ndarray, box_crop: np.ndarray, resize_factor: float, 
     centre = (out_sz - 1) / 2 + (c_gt - c_crop) * resize_factor
     wh = box_gt[2:4] * resize_factor
     return np.concatenate([centre - 0.5 * wh, wh]) / out_sz
-
-
-def crop_att_mask(frame_hw, box: np.ndarray, factor: float, out_sz: int) -> np.ndarray:
-    """The attention mask ``sample_target`` computes (True = padding), out_sz x out_sz bool.
-
-    Used only when ``lib.utils.crops.sample_target`` returns no mask. Same geometry as MODEL.md
-    section 5: ``crop_sz = ceil(sqrt(wh) * factor)``, origin rounded half to even, the
-    right/bottom pad ``max(x2 - W + 1, 0)``; the mask is resized bilinearly and cast to bool.
-    """
-    import cv2
-
-    H, W = int(frame_hw[0]), int(frame_hw[1])
-    x, y, w, h = [float(v) for v in box]
-    crop_sz = math.ceil(math.sqrt(w * h) * factor)
-    x1 = round(x + 0.5 * w - crop_sz * 0.5)
-    y1 = round(y + 0.5 * h - crop_sz * 0.5)
-    x2, y2 = x1 + crop_sz, y1 + crop_sz
-    x1_pad, y1_pad = max(0, -x1), max(0, -y1)
-    x2_pad, y2_pad = max(x2 - W + 1, 0), max(y2 - H + 1, 0)
-    mask = np.ones((crop_sz, crop_sz), dtype=np.float64)
-    mask[y1_pad:crop_sz - y2_pad, x1_pad:crop_sz - x2_pad] = 0
-    return cv2.resize(mask, (out_sz, out_sz)).astype(bool)
-
-
-def _sample_target():
-    try:
-        from lib.utils.crops import sample_target
-    except ImportError as e:  # pragma: no cover - only while the module is missing
-        raise ImportError(f"training needs lib.utils.crops.sample_target: {e}") from e
-    return sample_target
 
 
 class RGBTProcessing:
@@ -130,9 +102,7 @@ class RGBTProcessing:
         w, h = jit[2], jit[3]
         if not (w * h > 0) or math.ceil(math.sqrt(w * h) * p["factor"]) < 1:
             return f"{mode}: jittered box {np.round(jit, 2).tolist()} gives an empty crop"
-        crop, resize_factor, att = _sample_target()(frame, jit, p["factor"], p["size"])
-        if att is None:
-            att = crop_att_mask(frame.shape[:2], jit, p["factor"], p["size"])
+        crop, resize_factor, att = sample_target(frame, jit, p["factor"], p["size"])
         att = np.asarray(att) != 0
         anno = box_in_crop(box, jit, float(resize_factor), p["size"])
 

@@ -24,7 +24,6 @@ run sees the same samples as an uninterrupted one.
 from __future__ import annotations
 
 import logging
-import math
 from typing import Callable, Dict, List, Optional, Sequence
 
 import numpy as np

@@ -178,6 +178,11 @@ def build_network(cfg, checkpoint=None, device=None, precision: str = "fp32", ba
     ``backend="onnxruntime"``: the exported ONNX file ``onnx`` (tracking/export_onnx.py; float32).
     """
     device = resolve_device(device)
+    for part in ("TEMPLATE", "SEARCH"):
+        test_size, data_size = cfg.TEST[f"{part}_SIZE"], cfg.DATA[part].SIZE
+        if test_size != data_size:
+            raise ValueError(f"TEST.{part}_SIZE = {test_size} differs from the size the network is built for "
+                             f"(DATA.{part}.SIZE = {data_size}); set them equal")
     if backend not in BACKENDS:
         raise ValueError(f"unknown backend {backend!r}; choose one of {', '.join(BACKENDS)}")
     if precision not in PRECISIONS:

@@ -34,8 +34,9 @@ class TBSITrackActor:
         self.feat_sz = int(cfg.DATA.SEARCH.SIZE) // int(cfg.MODEL.BACKBONE.STRIDE)
         inner = net.module if hasattr(net, "module") else net
         # The loss uses only the head outputs: ask the network not to return (and not to
-        # compute) the backbone features when it supports that, so no parameter is left
-        # outside the loss graph (DDP then needs no unused-parameter search).
+        # compute) the backbone features it does not need. When the last TBSI layer follows the
+        # last block (in1k), its shared-template block then gets no gradient, as in the original;
+        # the trainer's DDP runs with static_graph=True for that.
         try:
             params = inspect.signature(inner.forward).parameters
         except (TypeError, ValueError):
@@ -49,7 +50,3 @@ class TBSITrackActor:
     def loss(self, out: Dict[str, torch.Tensor], batch: Dict[str, torch.Tensor]) -> Tuple[torch.Tensor, Dict[str, float]]:
         return compute_losses(out, batch["search_anno"], giou_weight=self.giou_weight,
                               l1_weight=self.l1_weight, focal_weight=1.0, feat_sz=self.feat_sz)
-
-    def __call__(self, batch):
-        out = self.forward(batch)
-        return self.loss(out, batch)

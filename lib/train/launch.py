@@ -93,11 +93,11 @@ def run_training(args) -> int:
     world = int(os.environ.get("WORLD_SIZE", 1))
     local_rank = int(os.environ.get("LOCAL_RANK", 0))
     if args.device is not None:
-        device_type = args.device
+        device_type = torch.device(args.device).type  # "cuda:0" and "cuda" both mean the GPUs
     else:
         device_type = "cuda" if torch.cuda.is_available() else "cpu"
     if device_type == "cuda" and not torch.cuda.is_available():
-        raise SystemExit("--device cuda requested but CUDA is not available")
+        raise ValueError("--device cuda requested but CUDA is not available")
     device = torch.device("cuda", local_rank) if device_type == "cuda" else torch.device("cpu")
     distributed = args.worker and world > 1
     if distributed:

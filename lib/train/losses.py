@@ -14,7 +14,6 @@ cx, cy, w, h and the search annotation (B, 4) normalised x, y, w, h (top-left co
 """
 from __future__ import annotations
 
-import math
 from typing import Dict, Tuple
 
 import numpy as np

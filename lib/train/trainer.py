@@ -33,7 +33,7 @@ import sys
 import time
 import warnings
 from pathlib import Path
-from typing import Dict, List, Optional, Sequence, Tuple
+from typing import Dict, List, Optional, Tuple
 
 import numpy as np
 import torch
@@ -584,7 +584,7 @@ class Trainer:
         try:
             return self._train()
         except KeyboardInterrupt as e:
-            self._log_stop(e or "Ctrl-C")
+            self._log_stop(str(e) or "Ctrl-C")
             raise
         except Exception as e:
             if self._stop_signal is None:

@@ -88,10 +88,22 @@ class VideoWriter:
 
     def __init__(self, path, fps=20.0):
         self.path = Path(path)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
         self.fps = fps
         self.frames = []
         self.writer = None
         self.tmp = self.path.with_name(self.path.stem + ".part" + self.path.suffix)
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, exc_type, exc, tb):
+        if exc_type is None:
+            self.close()
+            return
+        if self.writer is not None:  # a failed run leaves no half-written video behind
+            self.writer.release()
+        self.tmp.unlink(missing_ok=True)
 
     def write(self, rgb):
         if self.path.suffix.lower() == ".gif":
@@ -105,7 +117,8 @@ class VideoWriter:
         self.writer.write(cv2.cvtColor(rgb, cv2.COLOR_RGB2BGR))
 
     def close(self):
-        self.path.parent.mkdir(parents=True, exist_ok=True)
+        if self.writer is None and not self.frames:
+            raise ValueError(f"no frames were written to {self.path}")
         if self.path.suffix.lower() == ".gif":
             from PIL import Image
             images = [Image.fromarray(f) for f in self.frames]

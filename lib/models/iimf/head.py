@@ -23,10 +23,8 @@ def fuse_search_maps(dim):
 class CenterPredictor(nn.Module):
     """Three conv branches on the search map: target-centre score, sub-cell offset and box size."""
 
-    def __init__(self, inplanes, channels, feat_size, stride):
+    def __init__(self, inplanes, channels):
         super().__init__()
-        self.feat_size = feat_size
-        self.stride = stride
         widths = [inplanes, channels, channels // 2, channels // 4, channels // 8]
         for branch, out in (("ctr", 1), ("offset", 2), ("size", 2)):
             for k in range(4):

@@ -86,13 +86,13 @@ class IIMFBackbone(nn.Module):
 class IIMFTrack(nn.Module):
     """Backbone, search fusion and center head. Top-level names match official checkpoints."""
 
-    def __init__(self, backbone, head_channels, stride):
+    def __init__(self, backbone, head_channels):
         super().__init__()
         dim = backbone.pos_embed_x.shape[-1]
         self.backbone = backbone
         self.tbsi_fuse_search = fuse_layer(dim)            # [rgb search || tir search] tokens -> fused tokens
         self.tbsi_fuse_middle = fuse_search_maps(dim)      # [fused map ; shared map] -> head input
-        self.box_head = CenterPredictor(dim, head_channels, backbone.search_grid, stride)
+        self.box_head = CenterPredictor(dim, head_channels)
 
     def forward(self, template, search, return_features=True):
         z_rgb, z_tir = template
@@ -132,7 +132,7 @@ def build_iimf(cfg, training=False):
         tbsi_loc=bb.TBSI_LOC, spsh_loc=bb.SPSH_LOC,
         drop_path_rate=cfg.TRAIN.DROP_PATH_RATE if training else 0.0,
         tbsi_drop_path=cfg.TRAIN.TBSI_DROP_PATH if training else ())
-    net = IIMFTrack(backbone, cfg.MODEL.HEAD.NUM_CHANNELS, bb.STRIDE)
+    net = IIMFTrack(backbone, cfg.MODEL.HEAD.NUM_CHANNELS)
     if training and cfg.MODEL.PRETRAIN_FILE:
         from .checkpoint import load_pretrained
         load_pretrained(net, cfg)

@@ -5,6 +5,8 @@
     out = net(template=[z_rgb, z_tir], search=[x_rgb, x_tir])   # score/size/offset maps, pred_boxes
 """
 import copy
+import os
+import tempfile
 import warnings
 from pathlib import Path
 
@@ -30,22 +32,25 @@ class _TrackingForward(nn.Module):
 
 
 def export_onnx(net, cfg, path, opset=18):
-    """Write the batch-1 tracking forward of an eval-mode network to an ONNX file."""
-    from lib.utils.io import atomic_write
+    """Write the batch-1 tracking forward of a network (a CPU copy of it) to an ONNX file, atomically."""
     from .inference import fold_batchnorm
 
-    wrapper = _TrackingForward(fold_batchnorm(copy.deepcopy(net).eval()))
+    wrapper = _TrackingForward(fold_batchnorm(copy.deepcopy(net).cpu().eval()))
     z = torch.zeros(1, 3, cfg.TEST.TEMPLATE_SIZE, cfg.TEST.TEMPLATE_SIZE)
     x = torch.zeros(1, 3, cfg.TEST.SEARCH_SIZE, cfg.TEST.SEARCH_SIZE)
     path = Path(path)
-    tmp = path.with_name(path.name + ".tmp")
-    # The TorchScript exporter: the torch.export-based one (torch 2.14) gave outputs 1e-2 off here.
-    with torch.no_grad(), warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        torch.onnx.export(wrapper, (z, z, x, x), str(tmp), input_names=INPUT_NAMES, output_names=OUTPUT_NAMES,
-                          opset_version=opset, dynamo=False)
-    atomic_write(path, tmp.read_bytes())
-    tmp.unlink()
+    fd, tmp = tempfile.mkstemp(prefix=path.name + ".", suffix=".tmp", dir=path.parent)
+    os.close(fd)
+    try:
+        # The TorchScript exporter: the torch.export-based one (torch 2.14) gave outputs 1e-2 off here.
+        with torch.no_grad(), warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            torch.onnx.export(wrapper, (z, z, x, x), tmp, input_names=INPUT_NAMES, output_names=OUTPUT_NAMES,
+                              opset_version=opset, dynamo=False)
+        os.replace(tmp, path)
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
     return path
 
 

@@ -3,14 +3,12 @@
 It reads the same weights as the model but computes the way the official code does
 (MODEL.md sections 2-4): each token stream through each block separately, attention as explicit
 matmuls, the cross-attention blocks' LayerNorm and MLP over all tokens (key tokens included,
-then discarded), the discarded proj_4 projections, unfolded BatchNorm and all backbone features.
+then discarded), the discarded proj_4 projections and all backbone features.
 It serves as the "plain" baseline of tracking/benchmark_inference.py, and the tests use it as an
 independent check of the batched, query-only computation in iimf.py.
 """
 import torch
 import torch.nn.functional as F
-
-from .cross_attention import rearrange_channels
 
 
 def _vit_block(block, x):

@@ -17,7 +17,6 @@ holding ``trainingset/``, ``testingset/`` and the list files), ``rgbt234_dir``, 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Optional
 
 from lib.test.evaluation.environment import (
     CREATE_COMMAND,

@@ -463,6 +463,12 @@ class Trainer:
 
     def maybe_resume(self) -> int:
         latest = find_latest_checkpoint(self.ckpt_dir)
+        if self.world_size > 1 and dist.is_available() and dist.is_initialized():
+            seen = [None] * self.world_size
+            dist.all_gather_object(seen, latest[0] if latest else 0)
+            if len(set(seen)) > 1:
+                raise RuntimeError(f"the processes see different last checkpoints in {self.ckpt_dir} (epoch by "
+                                   f"rank: {seen}); with several nodes --save_dir must be on a shared filesystem")
         if latest is None:
             return 0
         epoch = self.load_checkpoint(latest[1])

@@ -28,7 +28,7 @@ def test_layout_and_files(tmp_path):
     s = generate_dataset(out, n_train=4, n_test=1, frames=5, size=(96, 72), seed=1)
     assert not s["reused"]
     assert sorted(p.name for p in out.iterdir()) == [
-        "synthetic.json", "testingset", "testingsetList.txt", "trainingset", "trainingsetList.txt"]
+        "AttriSeqsTxt", "Attributes_order.txt", "synthetic.json", "testingset", "testingsetList.txt", "trainingset", "trainingsetList.txt"]
     train = (out / "trainingsetList.txt").read_bytes().decode().split("\r\n")[:-1]
     assert train == sequence_names(1, "train", 4) and len(set(train)) == 4
     assert sorted(p.name for p in (out / "trainingset").iterdir()) == sorted(train)
@@ -132,3 +132,21 @@ def test_cli(tmp_path, capsys):
     assert "not empty" in capsys.readouterr().err
     with pytest.raises(SystemExit):
         mod.main(["--out", str(out), "--size", "64by64"])
+
+
+def test_attribute_flags_follow_the_rendered_events(tmp_path):
+    from lib.data.synthetic import LASHER_ATTRIBUTES
+    generate_dataset(tmp_path / "d", n_train=0, n_test=6, frames=(24, 30), size=(96, 80), seed=5)
+    order = (tmp_path / "d" / "Attributes_order.txt").read_text().replace(",", " ").split()
+    assert tuple(order) == LASHER_ATTRIBUTES
+    names = (tmp_path / "d" / "testingsetList.txt").read_text().split("\r\n")[:-1]
+    for name in names:
+        flags = dict(zip(order, map(int, (tmp_path / "d" / "AttriSeqsTxt" / f"{name}.txt").read_text().split(","))))
+        seq_dir = tmp_path / "d" / "testingset" / name
+        absent = [int(v) for v in (seq_dir / "absence.label").read_text().split()]
+        gt = np.loadtxt(seq_dir / "init.txt", delimiter=",", ndmin=2)
+        areas = gt[:, 2] * gt[:, 3]
+        assert flags["OV"] == int(any(absent))
+        assert flags["SV"] == int(areas[areas > 0].max() > 1.5 * areas[areas > 0].min())
+        assert not (flags["NO"] and (flags["PO"] or flags["HO"] or flags["OV"]))
+        assert flags["TO"] == flags["MB"] == 0

@@ -94,7 +94,7 @@ def main(argv=None):
     metrics = out / "metrics.json"
     run(["tracking/analysis_results.py", "--results_dir", f"{CONFIG}={results}", "--results_dir",
          f"static_box={static}", "--dataset_name", "lasher_test", "--gt_dir", data_dir / "lasher",
-         "--plot", out / "plots", "--metrics_json", metrics])
+         "--attributes", "--plot", out / "plots", "--metrics_json", metrics])
 
     stage("5/5 one tracked sequence, RGB | TIR")
     gif = render_gif(data_dir, results, out / "tracking_demo.gif")

@@ -8,6 +8,7 @@ writes::
                           init.txt  visible.txt  infrared.txt  absence.label
     out/testingset/<seq>/...
     out/trainingsetList.txt  out/testingsetList.txt  out/synthetic.json (generator parameters)
+    out/AttriSeqsTxt/<seq>.txt  out/Attributes_order.txt  (LasHeR-style challenge attributes)
 
 Each sequence: a textured, cluttered RGB background; a cool, smooth TIR background with a few
 lukewarm blobs; one target (ellipse or rounded box with a two-colour pattern in RGB, a warm
@@ -40,7 +41,10 @@ import numpy as np
 
 __all__ = ["SyntheticSequence", "render_sequence", "generate_dataset", "sequence_names", "GENERATOR_VERSION"]
 
-GENERATOR_VERSION = 1
+GENERATOR_VERSION = 2
+# LasHeR's 19 challenge attributes, in the order of its Attributes_order.txt.
+LASHER_ATTRIBUTES = ("NO", "PO", "TO", "HO", "MB", "LI", "HI", "AIV", "LR", "DEF",
+                     "BC", "SA", "CM", "TC", "FL", "OV", "FM", "SV", "ARC")
 JPEG_QUALITY = 90
 _SPLIT_CODE = {"train": 1, "test": 2}
 
@@ -53,13 +57,28 @@ _ACTIONS = ["go", "run", "walk", "turn", "left", "right", "coming", "cross", "up
 class SyntheticSequence:
     """Rendered frames: ``rgb`` (N, H, W, 3) uint8, ``tir`` (N, H, W) uint8, ``gt`` (N, 4) int
     x, y, w, h (0,0,0,0 where absent), ``absent`` (N,) bool, ``occluded`` (N,) float: the
-    fraction of the target box covered by the occluder."""
+    fraction of the target box covered by the occluder; ``dimmed``: the RGB frames darken for a
+    while; ``distractor``: an RGB look-alike moves around."""
 
     rgb: np.ndarray
     tir: np.ndarray
     gt: np.ndarray
     absent: np.ndarray
     occluded: np.ndarray
+    dimmed: bool = False
+    distractor: bool = False
+
+    def attributes(self) -> dict:
+        """LasHeR challenge attributes this sequence shows (name -> bool; the rest are False)."""
+        present = ~self.absent
+        worst = float(self.occluded.max())
+        areas = self.gt[present, 2] * self.gt[present, 3]
+        centres = self.gt[present, :2] + self.gt[present, 2:] / 2
+        jumps = np.linalg.norm(np.diff(centres, axis=0), axis=1) if len(centres) > 1 else np.zeros(1)
+        flags = {"NO": worst == 0 and not self.absent.any(), "PO": 0 < worst <= 0.5, "HO": worst > 0.5,
+                 "LI": self.dimmed, "SA": self.distractor, "OV": bool(self.absent.any()),
+                 "SV": areas.max() > 1.5 * areas.min(), "FM": jumps.max() > 20}
+        return {name: bool(flags.get(name, False)) for name in LASHER_ATTRIBUTES}
 
 
 # --------------------------------------------------------------------------------------------
@@ -286,7 +305,8 @@ def render_sequence(rng: np.random.Generator, n_frames: int, size: Tuple[int, in
         tir += rng.normal(0, 2, (H, W)).astype(np.float32)
         rgb_out[t] = np.clip(rgb + 0.5, 0, 255).astype(np.uint8)
         tir_out[t] = np.clip(tir + 0.5, 0, 255).astype(np.uint8)
-    return SyntheticSequence(rgb_out, tir_out, gt, absent, occluded)
+    return SyntheticSequence(rgb_out, tir_out, gt, absent, occluded, dimmed=bool(gain.min() < 1),
+                             distractor=has_distractor)
 
 
 # --------------------------------------------------------------------------------------------
@@ -422,11 +442,15 @@ def generate_dataset(
                 seq = render_sequence(rng, nf, size)
                 no_vis = traps and split == "train" and k == 3
                 _write_sequence(tmp / folder_name / name, seq, write_visible_txt=not no_vis)
+                flags = ",".join(str(int(v)) for v in seq.attributes().values())
+                (tmp / "AttriSeqsTxt").mkdir(exist_ok=True)
+                (tmp / "AttriSeqsTxt" / f"{name}.txt").write_text(flags)
                 info.append({"name": name, "frames": nf, "absent_frames": int(seq.absent.sum())})
                 if verbose:
                     print(f"  {folder_name}/{name}: {nf} frames", flush=True)
             (tmp / list_name).write_text("".join(f"{n}\r\n" for n in names), newline="")
             summary["splits"][folder_name] = info
+        (tmp / "Attributes_order.txt").write_text(", ".join(LASHER_ATTRIBUTES))
         (tmp / "synthetic.json").write_text(json.dumps(summary, indent=1))
         if out.exists():
             shutil.rmtree(out)

@@ -75,8 +75,8 @@ def _stop(signum, frame):
 
 def main(argv=None) -> int:
     args = parse_args(argv)
-    warnings.formatwarning = lambda message, category, *a, **k: f"warning: {message}\n"
-    if __name__ == "__main__":
+    if __name__ == "__main__":  # run as a command: short warnings, SIGTERM stops like Ctrl-C
+        warnings.formatwarning = lambda message, category, *a, **k: f"warning: {message}\n"
         signal.signal(signal.SIGTERM, _stop)
     try:
         return run(args)

@@ -40,10 +40,10 @@ from typing import Callable, Dict, List, Optional, Sequence, Tuple, Union
 
 import numpy as np
 
+from lib.models.iimf.checkpoint import checkpoint_dir, checkpoint_path
 from lib.utils.io import atomic_write
 
 __all__ = [
-    "CHECKPOINT_PATTERN",
     "default_checkpoint_paths",
     "find_checkpoint",
     "results_dir",
@@ -64,7 +64,6 @@ __all__ = [
 ]
 
 PathLike = Union[str, os.PathLike]
-CHECKPOINT_PATTERN = "TBSITrack_ep{epoch:04d}.pth.tar"
 
 
 # ==========================================================================================
@@ -77,9 +76,8 @@ def default_checkpoint_paths(save_dir: PathLike, config_name: str, epoch: int,
     run with ``--save_dir ./output/<config>``, the seed's command), then
     ``<save_dir>/checkpoints/train/<script>/<config>/TBSITrack_epNNNN.pth.tar``."""
     save_dir = Path(save_dir)
-    name = CHECKPOINT_PATTERN.format(epoch=int(epoch))
-    tail = Path("checkpoints") / "train" / script / config_name / name
-    return [save_dir / config_name / tail, save_dir / tail]
+    return [checkpoint_path(checkpoint_dir(root, config_name, script), epoch)
+            for root in (save_dir / config_name, save_dir)]
 
 
 def find_checkpoint(save_dir: PathLike, config_name: str, epoch: int, script: str = "tbsi_track",

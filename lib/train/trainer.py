@@ -42,7 +42,7 @@ from torch.utils.data import DataLoader
 
 from lib.data.processing import RGBTProcessing
 from lib.data.sampler import TrackingSampler
-from lib.models.iimf.checkpoint import check_state_dict
+from lib.models.iimf.checkpoint import NET_TYPE, check_state_dict, checkpoint_dir, checkpoint_path
 from .actor import TBSITrackActor
 
 __all__ = [
@@ -60,7 +60,6 @@ __all__ = [
     "TrainingInterrupted",
 ]
 
-NET_TYPE = "TBSITrack"
 _CKPT_RE = re.compile(r"^" + NET_TYPE + r"_ep(\d+)\.pth\.tar$")
 
 # Modules that the pretrained files do not provide (FIX_LR_GROUPS trains them at the full LR).
@@ -75,14 +74,6 @@ class TrainingInterrupted(KeyboardInterrupt):
 # --------------------------------------------------------------------------------------------
 # Checkpoint paths
 # --------------------------------------------------------------------------------------------
-def checkpoint_dir(save_dir, config_name: str, script: str = "tbsi_track") -> Path:
-    return Path(save_dir) / "checkpoints" / "train" / script / config_name
-
-
-def checkpoint_path(folder, epoch: int) -> Path:
-    return Path(folder) / f"{NET_TYPE}_ep{int(epoch):04d}.pth.tar"
-
-
 def find_latest_checkpoint(folder) -> Optional[Tuple[int, Path]]:
     """(epoch, path) of the highest-epoch ``TBSITrack_epNNNN.pth.tar`` in ``folder``, or None."""
     folder = Path(folder)

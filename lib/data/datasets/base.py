@@ -20,6 +20,7 @@ from typing import Iterator, List, Optional, Sequence as Seq, Tuple, Union
 
 import numpy as np
 
+from lib.utils.boxes import xyxy_to_xywh
 from lib.utils.io import ImageReadError, BoxFileError, read_boxes, read_image
 
 __all__ = [
@@ -96,14 +97,6 @@ def _find_child(folder: Path, candidates: Seq[str], want_dir: bool) -> Optional[
         if e is not None and (e.is_dir() if want_dir else e.is_file()):
             return folder / e.name
     return None
-
-
-def xyxy_to_xywh(boxes: np.ndarray) -> np.ndarray:
-    """Corner boxes ``x1 y1 x2 y2`` -> ``x y w h`` with ``w = x2 - x1`` (GTOT's convention)."""
-    out = boxes.copy()
-    out[:, 2] = boxes[:, 2] - boxes[:, 0]
-    out[:, 3] = boxes[:, 3] - boxes[:, 1]
-    return out
 
 
 _POOL: Optional[ThreadPoolExecutor] = None

@@ -18,6 +18,16 @@ DEAD_KEY_PATTERNS = [
 ]
 _DEAD_KEYS = re.compile("|".join(DEAD_KEY_PATTERNS))
 README_HINT = "see pretrained_models/README.md for where to get it"
+NET_TYPE = "TBSITrack"  # checkpoint files are <NET_TYPE>_ep<NNNN>.pth.tar, as in the original
+
+
+def checkpoint_dir(save_dir, config_name, script="tbsi_track"):
+    """Where training writes the checkpoints of a config: <save_dir>/checkpoints/train/<script>/<config>."""
+    return Path(save_dir) / "checkpoints" / "train" / script / config_name
+
+
+def checkpoint_path(folder, epoch):
+    return Path(folder) / f"{NET_TYPE}_ep{int(epoch):04d}.pth.tar"
 
 
 def is_dead_key(key):

@@ -36,16 +36,37 @@ def test_folded_batchnorm_gives_the_same_outputs(net_and_inputs):
         torch.testing.assert_close(out[key], reference[key], atol=1e-5, rtol=1e-5)
 
 
-@pytest.mark.parametrize("precision,tolerance", [("bf16", 0.05), ("int8", 0.05)])
+@pytest.mark.parametrize("precision,tolerance", [("bf16", 1e-3), ("int8", 3e-3)])
 def test_fast_paths_stay_close(net_and_inputs, precision, tolerance):
+    """Only the backbone is approximated, so the head maps stay close (bf16 within 4e-4 here; with
+    the head in bf16 too the size map was 4e-3 off) and are returned in float32."""
     net, template, search, reference = net_and_inputs
     fast = prepare_for_inference(copy.deepcopy(net), precision, "cpu")
     with torch.no_grad():
-        out = fast(template=template, search=search, return_features=False)
-    assert out["score_map"].dtype == torch.float32
-    for key in ["score_map", "size_map"]:
-        assert (out[key] - reference[key]).abs().max() < tolerance
+        out = fast(template=template, search=search, return_features=True)
+    for key in HEAD_OUTPUTS:
+        assert out[key].dtype == torch.float32
+        assert (out[key] - reference[key]).abs().max() < tolerance, key
+    assert out["backbone_feat"].dtype == torch.float32 and out["backbone_feat"].shape[1] == 3 * (16 + 64)
     assert not torch.equal(out["size_map"], reference["size_map"])  # it really ran another kernel
+
+
+@pytest.mark.parametrize("precision", ["bf16", "int8"])
+def test_fast_paths_approximate_the_backbone_only(net_and_inputs, precision):
+    net = net_and_inputs[0]
+    fast = prepare_for_inference(copy.deepcopy(net), precision, "cpu")
+    model = getattr(fast, "net", fast)
+    head_params = [p for part in (model.tbsi_fuse_search, model.tbsi_fuse_middle, model.box_head)
+                   for p in part.parameters()]
+    assert head_params and all(p.dtype == torch.float32 for p in head_params)
+    head_modules = [m for part in (model.tbsi_fuse_search, model.box_head) for m in part.modules()]
+    assert not any("quantized" in type(m).__module__ for m in head_modules)
+    backbone_linears = [m for m in model.backbone.modules() if "Linear" in type(m).__name__]
+    if precision == "bf16":
+        assert all(m.weight.dtype == torch.bfloat16 for m in backbone_linears)
+        assert all(not m.fused_attn for m in model.backbone.modules() if hasattr(m, "fused_attn"))
+    else:
+        assert backbone_linears and all("quantized" in type(m).__module__ for m in backbone_linears)
 
 
 def test_precision_errors_name_the_problem(net_and_inputs):

@@ -62,6 +62,29 @@ def test_videos_in_and_gif_out(sequence_and_checkpoint, tmp_path):
     assert Image.open(out).n_frames == 12
 
 
+def test_fast_paths_from_the_command_line(sequence_and_checkpoint, tmp_path):
+    """--backend onnxruntime gives the exact path's boxes; --precision int8 runs its own kernels."""
+    pytest.importorskip("onnxruntime")
+    from lib.models.iimf.onnx_backend import export_onnx
+    seq, ckpt = sequence_and_checkpoint
+    cfg = load_config("tiny_demo")
+    net = build_iimf(cfg)
+    net.load_state_dict(torch.load(ckpt, weights_only=True)["net"])
+    onnx = export_onnx(net, cfg, tmp_path / "tiny.onnx")
+    common = ["--rgb", seq / "visible", "--tir", seq / "infrared", "--device", "cpu"]
+    rows = {}
+    for name, extra in (("exact", ["--checkpoint", ckpt]), ("onnx", ["--backend", "onnxruntime", "--onnx", onnx]),
+                        ("int8", ["--checkpoint", ckpt, "--precision", "int8"])):
+        boxes = tmp_path / f"{name}.txt"
+        result = run_demo(*common, *extra, "--out", tmp_path / f"{name}.gif", "--boxes", boxes)
+        assert result.returncode == 0, result.stderr
+        rows[name] = np.loadtxt(boxes, delimiter=",")
+    np.testing.assert_allclose(rows["onnx"], rows["exact"], atol=1e-2)
+    assert rows["int8"].shape == rows["exact"].shape and np.isfinite(rows["int8"]).all()
+    result = run_demo(*common, "--checkpoint", ckpt, "--onnx", onnx, "--out", tmp_path / "x.gif")
+    assert result.returncode == 2 and "--backend onnxruntime and --onnx" in result.stderr
+
+
 def test_mismatched_inputs_are_clear_errors(sequence_and_checkpoint, tmp_path):
     seq, ckpt = sequence_and_checkpoint
     short = tmp_path / "short"

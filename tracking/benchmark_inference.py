@@ -1,13 +1,17 @@
 """Speed of the inference paths side by side, and how far their boxes move from the exact path.
 
     python tracking/benchmark_inference.py --config vitb_256_tbsi_32x1_1e4_lasher_15ep_sot --threads 2 --runs 5
-    python tracking/benchmark_inference.py --config tiny_demo --checkpoint output/demo/.../TBSITrack_ep0002.pth.tar \
-        --data_dir output/demo/data           # adds box deviations on the synthetic test sequences
+    python tracking/benchmark_inference.py --config tiny_demo \
+        --checkpoint output/demo/train/checkpoints/train/tbsi_track/tiny_demo/TBSITrack_ep0008.pth.tar \
+        --data_dir output/demo/data           # adds boxes and scores on the synthetic test sequences
 
 Paths: plain (lib/models/iimf/reference.py: the same weights computed the original's way, per
-stream, over all tokens, with the discarded work; a stand-in for the official model), exact (the tracker's default: oneDNN linear kernels on the CPU, only the head outputs), bf16 and int8
-(CPU), fp16 and bf16 (GPU), onnxruntime (float32). Timings alternate between the paths round by
-round, so drift in machine load hits all of them alike. Ratios are against `plain`.
+stream, over all tokens, with the discarded work and the BLAS matrix products; a stand-in for the
+official model), exact (the tracker's default), bf16 and int8 (CPU), fp16 and bf16 (GPU),
+onnxruntime (float32). Timings alternate between the paths round by round, so drift in machine
+load hits all of them alike. Ratios are against `plain`. With --data_dir, every path also tracks
+the synthetic test sequences: its SR/PR, and its box deviation from the exact path on the same
+crops (its own arithmetic error) and when tracking on its own (see box_deviations).
 """
 import argparse
 import copy
@@ -26,7 +30,7 @@ import torch  # noqa: E402
 from lib.config import load_config  # noqa: E402
 from lib.models.iimf import build_iimf, load_official_checkpoint  # noqa: E402
 from lib.models.iimf.inference import prepare_for_inference  # noqa: E402
-from lib.models.iimf.reference import reference_forward  # noqa: E402
+from lib.models.iimf.reference import ReferenceNet  # noqa: E402
 from lib.utils.io import atomic_write  # noqa: E402
 from lib.utils.profiling import tracking_inputs  # noqa: E402
 
@@ -36,7 +40,7 @@ def build_paths(net, cfg, device, names, threads, workdir):
     paths = {}
     for name in names:
         if name == "plain":
-            paths[name] = lambda t, s, n=net: reference_forward(n, t, s)
+            paths[name] = ReferenceNet(net)
         elif name == "onnxruntime":
             from lib.models.iimf.onnx_backend import OnnxRuntimeNet, export_onnx
             tmp = Path(workdir) / "model.onnx"
@@ -55,40 +59,74 @@ def time_paths(paths, template, search, runs, device):
     times = {name: [] for name in paths}
     with torch.inference_mode():
         for fn in paths.values():  # warm-up
-            fn(template, search)
-            fn(template, search)
+            fn(template=template, search=search)
+            fn(template=template, search=search)
         for _ in range(runs):
             for name, fn in paths.items():
                 sync()
                 start = time.perf_counter()
-                fn(template, search)
+                fn(template=template, search=search)
                 sync()
                 times[name].append(time.perf_counter() - start)
     return times
 
 
 def box_deviations(paths, cfg, data_dir, device, max_sequences):
-    """Track the synthetic test sequences with each path; pixel deviation of every box from exact's."""
+    """Each path's boxes on the synthetic test sequences against the exact path's, two ways, and its scores.
+
+    same crops: on every frame, every path predicts from the search crop the exact tracker cut; the
+    difference is the path's own numerical error, in pixels.
+    own tracking: every path tracks on its own. The crop window is rounded to whole pixels, so any
+    difference at all (float32 noise included: see `plain`) now and then shifts a crop by a pixel,
+    and from there the boxes differ by as much as the model's prediction depends on where the
+    crop falls; this is a property of the model, not of the path's arithmetic.
+    """
+    from lib.analysis.protocols import get_protocol
+    from lib.analysis.scores import score_boxes, summarize
     from lib.data.datasets import get_dataset
     from lib.test.runner import track_sequence
     from lib.test.tracker import IIMFTracker
     dataset = get_dataset("lasher_test", Path(data_dir) / "lasher" if (Path(data_dir) / "lasher").is_dir()
                           else data_dir)
-    boxes = {name: [] for name in paths}
-    for name in list(dataset.names)[:max_sequences]:
-        seq = dataset[name]
-        for path_name, fn in paths.items():
-            if path_name == "plain":
+    sequences = [dataset[name] for name in list(dataset.names)[:max_sequences]]
+    same_crop = {name: [] for name in paths if name != "exact"}
+    shifted_crop = []  # the exact path on a crop moved by one pixel: how much boxes depend on the crop
+    own = {name: [] for name in paths}
+    for seq in sequences:
+        trackers = {name: IIMFTracker(fn, cfg, device) for name, fn in paths.items()}
+        exact = trackers.pop("exact")
+        shifted = IIMFTracker(paths["exact"], cfg, device)
+        for i, frame in seq.frames():
+            if i == 0:
+                for tracker in (exact, shifted, *trackers.values()):
+                    tracker.initialize(frame, seq.init_box)
                 continue
-            boxes[path_name].append(np.asarray(track_sequence(IIMFTracker(fn, cfg, device), seq)[0]))
-    exact = np.concatenate(boxes["exact"])
-    deviations = {}
-    for name, b in boxes.items():
-        if b:
-            per_frame = np.abs(np.concatenate(b) - exact).max(axis=1)
-            deviations[name] = {"max_px": float(per_frame.max()), "mean_px": float(per_frame.mean()),
-                                "frames_within_1px": float((per_frame <= 1).mean()), "frames": len(per_frame)}
-    return deviations
+            state = list(exact.state)
+            exact_box = np.asarray(exact.track(frame))
+            shifted.state = [state[0] + 1, state[1] + 1, state[2], state[3]]
+            shifted_crop.append(np.abs(np.asarray(shifted.track(frame)) - exact_box).max())
+            for name, tracker in trackers.items():
+                tracker.state = list(state)
+                same_crop[name].append(np.abs(np.asarray(tracker.track(frame)) - exact_box).max())
+        for name, fn in paths.items():
+            own[name].append(np.asarray(track_sequence(IIMFTracker(fn, cfg, device), seq)[0]))
+    protocol = get_protocol("pytracking", "lasher_test")
+    gts = [{"init": seq.ground_truth} for seq in sequences]
+    report = {"crop_moved_1px": _deviation_summary(np.asarray(shifted_crop))}
+    for name, boxes in own.items():
+        scores = summarize(protocol, score_boxes(protocol, name, boxes, gts, [s.name for s in sequences]))
+        entry = {"SR": scores["SR"], "PR": scores["PR"]}
+        if name != "exact":
+            tracked = np.concatenate([np.abs(b - e).max(axis=1)[1:] for b, e in zip(boxes, own["exact"])])
+            entry["same_crops"] = _deviation_summary(np.asarray(same_crop[name]))
+            entry["own_tracking"] = _deviation_summary(tracked)
+        report[name] = entry
+    return report
+
+
+def _deviation_summary(per_frame):
+    return {"max_px": float(per_frame.max()), "mean_px": float(per_frame.mean()),
+            "frames_within_1px": float((per_frame <= 1).mean()), "frames": len(per_frame)}
 
 
 def main(argv=None):
@@ -101,7 +139,7 @@ def main(argv=None):
     parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("--paths", default="plain,exact,bf16,int8,fp16,onnxruntime")
     parser.add_argument("--data_dir", help="synthetic dataset (LasHeR layout) for box deviations")
-    parser.add_argument("--max_sequences", type=int, default=4)
+    parser.add_argument("--max_sequences", type=int, help="track only the first N test sequences")
     parser.add_argument("--json", type=Path, help="write the numbers here too")
     args = parser.parse_args(argv)
 
@@ -137,12 +175,24 @@ def main(argv=None):
         print(f"{name:<12} {1000 * median:>10.1f} {1000 * min(ts):>10.1f} {1 / median:>8.2f} "
               f"{entry.get('speedup_vs_plain', float('nan')):>8.2f}x")
     if deviations:
-        print("box deviation from the exact path on the synthetic test sequences "
-              "(largest coordinate difference per frame, px):")
+        print(f"\nboxes on the synthetic test sequences; deviation = largest coordinate "
+              "difference from the exact path per frame (px)")
+        print(f"{'path':<12} {'SR':>6} {'PR':>6} | {'same crops: max':>15} {'mean':>7} {'<=1px':>7} | "
+              f"{'own tracking: max':>17} {'mean':>7} {'<=1px':>7}")
+        shift = deviations.pop("crop_moved_1px")
+        report["crop_moved_1px"] = shift
         for name, value in deviations.items():
-            report["paths"][name]["box_deviation"] = value
-            print(f"  {name:<12} max {value['max_px']:9.4f}  mean {value['mean_px']:8.4f}  "
-                  f"frames within 1 px {100 * value['frames_within_1px']:5.1f}% of {value['frames']}")
+            report["paths"][name]["boxes"] = value
+            line = f"{name:<12} {value['SR']:6.2f} {value['PR']:6.2f}"
+            for key in ("same_crops", "own_tracking"):
+                if key in value:
+                    d = value[key]
+                    line += f" | {d['max_px']:{15 if key == 'same_crops' else 17}.4f} {d['mean_px']:7.4f} " \
+                            f"{100 * d['frames_within_1px']:6.1f}%"
+            print(line)
+        print(f"exact path on a search crop moved by 1 px: max {shift['max_px']:.4f}  mean {shift['mean_px']:.4f}  "
+              f"<=1px {100 * shift['frames_within_1px']:.1f}%\n(the crop window is rounded to whole pixels: "
+              "when tracking on its own, any difference, float32 noise included, sometimes moves it by a pixel)")
     if args.json:
         atomic_write(args.json, json.dumps(report, indent=2) + "\n")
 

@@ -15,7 +15,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from lib.config import load_config  # noqa: E402
 from lib.test.runner import find_checkpoint  # noqa: E402
-from lib.test.tracker import build_tracker  # noqa: E402
+from lib.test.tracker import BACKENDS, PRECISIONS, build_tracker  # noqa: E402
 from lib.utils.io import atomic_write, read_boxes  # noqa: E402
 from lib.utils.video import FrameSource, VideoWriter, draw_rgbt, paired_frames  # noqa: E402
 
@@ -57,16 +57,25 @@ def main(argv=None):
     parser.add_argument("--out", default="output/video_demo.mp4", help=".mp4, .avi or .gif to write")
     parser.add_argument("--boxes", help="also write the boxes (x,y,w,h per frame) to this text file")
     parser.add_argument("--device", default=None, help="cpu or cuda (default: cuda if available)")
+    parser.add_argument("--precision", default="fp32", choices=PRECISIONS,
+                        help="fp32 (default): the exact path; bf16 (CPU with bf16 support, GPU), fp16 (GPU), "
+                             "int8 (CPU): opt-in fast paths")
+    parser.add_argument("--backend", default="torch", choices=BACKENDS,
+                        help="torch (default) or onnxruntime (runs the model given with --onnx)")
+    parser.add_argument("--onnx", help="model exported by tracking/export_onnx.py (--backend onnxruntime)")
     args = parser.parse_args(argv)
+    if (args.onnx is not None) != (args.backend == "onnxruntime"):
+        parser.error("--backend onnxruntime and --onnx PATH go together")
 
     try:
         cfg = load_config(args.tracker_param, args.tracker_name)
-        checkpoint = find_checkpoint(args.save_dir, Path(args.tracker_param).stem, cfg.TEST.EPOCH,
-                                     args.tracker_name, args.checkpoint)
+        checkpoint = None if args.backend == "onnxruntime" else find_checkpoint(
+            args.save_dir, Path(args.tracker_param).stem, cfg.TEST.EPOCH, args.tracker_name, args.checkpoint)
         rgb, tir = FrameSource(args.rgb, "RGB"), FrameSource(args.tir, "TIR")
         frames = paired_frames(rgb, tir)
         box = initial_box(args)
-        tracker = build_tracker(cfg, checkpoint, args.device)
+        tracker = build_tracker(cfg, checkpoint, args.device, precision=args.precision, backend=args.backend,
+                                onnx=args.onnx)
         boxes, start = [], time.perf_counter()
         with VideoWriter(args.out, fps=getattr(rgb, "fps", 20.0)) as writer:
             for index, frame in enumerate(frames):

@@ -94,3 +94,14 @@ def reference_forward(net, template, search):
     out = net.forward_head(feat)
     out["backbone_feat"] = feat
     return out
+
+
+class ReferenceNet(torch.nn.Module):
+    """``reference_forward`` as a network the tracker can run (the benchmark's `plain` path)."""
+
+    def __init__(self, net):
+        super().__init__()
+        self.net = net
+
+    def forward(self, template, search):
+        return reference_forward(self.net, template, search)

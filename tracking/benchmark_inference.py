@@ -34,6 +34,8 @@ from lib.models.iimf.reference import ReferenceNet  # noqa: E402
 from lib.utils.io import atomic_write  # noqa: E402
 from lib.utils.profiling import tracking_inputs  # noqa: E402
 
+PATHS = ("plain", "exact", "bf16", "int8", "fp16", "onnxruntime")
+
 
 def build_paths(net, cfg, device, names, threads, workdir):
     """name -> callable(template, search) for every requested path that this device supports."""
@@ -137,7 +139,7 @@ def main(argv=None):
     parser.add_argument("--device", default="cpu")
     parser.add_argument("--threads", type=int, help="torch CPU threads")
     parser.add_argument("--runs", type=int, default=5)
-    parser.add_argument("--paths", default="plain,exact,bf16,int8,fp16,onnxruntime")
+    parser.add_argument("--paths", default=",".join(PATHS), help="comma-separated, from: " + ", ".join(PATHS))
     parser.add_argument("--data_dir", help="synthetic dataset (LasHeR layout) for box deviations")
     parser.add_argument("--max_sequences", type=int, help="track only the first N test sequences")
     parser.add_argument("--json", type=Path, help="write the numbers here too")
@@ -152,6 +154,9 @@ def main(argv=None):
         load_official_checkpoint(net, args.checkpoint)
     net = net.to(device)
     names = [n for n in args.paths.split(",") if n]
+    unknown = [n for n in names if n not in PATHS]
+    if unknown:
+        parser.error(f"--paths: unknown {', '.join(unknown)}; choose from {', '.join(PATHS)}")
     if device.type == "cpu":
         names = [n for n in names if n != "fp16"]
     else:

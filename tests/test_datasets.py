@@ -268,3 +268,15 @@ def test_error_missing_gt(tmp_path):
     make_seq(tmp_path / "d" / "nogt", gt_name=None)
     with pytest.raises(DatasetNotFoundError, match=r"sequence 'nogt': missing ground-truth file init.txt"):
         get_dataset("rgbt210", tmp_path / "d")[0].ground_truth
+
+
+def test_dataset_names_resolve_in_one_place():
+    from lib.data.datasets import dataset_key
+    assert dataset_key("LasHeR_train") == dataset_key("lashertrain") == "lasher_train"
+    assert dataset_key("LasHeR-test") == dataset_key("LASHER_TESTINGSET") == "lasher_test"
+    assert dataset_key("lasher") == "lasher_test"                              # test.py --dataset_name lasher
+    assert dataset_key("LasHeR", lasher_split="train") == "lasher_train"      # a training config's LasHeR
+    assert dataset_key(" RGBT234 ") == "rgbt234"
+    for bad in ("lasher_val", "vot2020"):
+        with pytest.raises(ValueError, match=f"unknown dataset '{bad}'; choose one of lasher_test"):
+            dataset_key(bad)

@@ -132,7 +132,7 @@ def test_bad_arguments(workspace, tmp_path, capsys):
     assert cli_main(["tbsi_track", "no_such_config", "--data_dir", str(workspace / "DATA")]) == 2
     assert "no_such_config" in capsys.readouterr().err
     assert cli_main(["tbsi_track", CONFIG, "--dataset_name", "otb", "--data_dir", str(workspace / "DATA")]) == 2
-    assert "unknown --dataset_name 'otb'" in capsys.readouterr().err
+    assert "--dataset_name: unknown dataset 'otb'" in capsys.readouterr().err
     ckpt = workspace / "output" / CONFIG / CKPT_TAIL
     assert cli_main(["tbsi_track", CONFIG, "--checkpoint", str(ckpt), "--sequence", "nope",
                      "--data_dir", str(workspace / "DATA"), "--save_dir", str(tmp_path)]) == 2

@@ -1,5 +1,7 @@
 """Trainer: the official LR groups, scheduler, AMP/clipping rules, checkpoints and resume."""
 import copy
+import logging
+import re
 
 import pytest
 import torch
@@ -164,6 +166,9 @@ def test_checkpoint_format_and_resume_matches_uninterrupted_run(tmp_path, data_d
     assert find_latest_checkpoint(b_dir)[0] == 1
     log_b = (tmp_path / "b" / "logs" / "tbsi_track-tiny.log").read_text()
     assert "Run the same command again to resume" in log_b
+    assert log_b.count("epoch 1/2 done") == 1 and re.match(r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d ", log_b)
+    logging.getLogger("lib.data.sampler").warning("frame x is unreadable")  # the run is over: not logged
+    assert "frame x" not in (tmp_path / "b" / "logs" / "tbsi_track-tiny.log").read_text()
 
     # C: restart: continues at epoch 2 with the optimizer state of the checkpoint
     c = Trainer(small_cfg(), "tiny", tmp_path / "b", device="cpu", seed=3, data_dir=data_dir)

@@ -59,16 +59,6 @@ def parse_args(argv=None):
     return p.parse_args(argv)
 
 
-def _dataset_key(name: str) -> str:
-    from lib.data import datasets
-
-    key = str(name).strip().lower().replace("-", "_")
-    key = getattr(datasets, "_ALIASES", {}).get(key, key)
-    if key not in DATASET_NAMES:
-        raise ValueError(f"unknown --dataset_name {name!r}; choose one of {', '.join(DATASET_NAMES)}")
-    return key
-
-
 def _stop(signum, frame):
     raise KeyboardInterrupt  # SIGTERM: stop the workers and exit like Ctrl-C
 
@@ -92,7 +82,7 @@ def main(argv=None) -> int:
 
 def run(args) -> int:
     from lib.config import load_config
-    from lib.data.datasets import get_dataset
+    from lib.data.datasets import dataset_key, get_dataset
     from lib.models.iimf.checkpoint import check_checkpoint_for_config
     from lib.test.evaluation.environment import dataset_dir, env_settings
     from lib.test.runner import (DatasetSpec, NetTrackerFactory, check_run_info, find_checkpoint,
@@ -105,7 +95,10 @@ def run(args) -> int:
     cfg = load_config(args.tracker_param, script=args.tracker_name)
     param = args.tracker_param
     config_name = Path(param).stem if param.endswith((".yaml", ".yml")) else param
-    dataset_name = _dataset_key(args.dataset_name)
+    try:
+        dataset_name = dataset_key(args.dataset_name)
+    except ValueError as err:
+        raise ValueError(f"--dataset_name: {err}") from None
 
     if args.backend == "onnxruntime" and (args.onnx is None or args.precision != "fp32"):
         raise ValueError("--backend onnxruntime needs --onnx PATH (from tracking/export_onnx.py) and "

@@ -40,10 +40,14 @@ import torch
 import torch.distributed as dist
 from torch.utils.data import DataLoader
 
+from lib.data.datasets import dataset_key, get_dataset
 from lib.data.processing import RGBTProcessing
 from lib.data.sampler import TrackingSampler
 from lib.models.iimf.checkpoint import NET_TYPE, check_state_dict, checkpoint_dir, checkpoint_path
 from .actor import TBSITrackActor
+
+FILE_LOG = logging.getLogger("lib.train.log")   # the trainer's lines for the text log
+LOG_SOURCES = ("lib.train.log", "lib.data")     # loggers whose records go to the text log
 
 __all__ = [
     "NET_TYPE",
@@ -153,14 +157,6 @@ def clip_active(grad_clip_norm: float, amp: bool, fix_grad_clip_amp: bool = Fals
 # --------------------------------------------------------------------------------------------
 # Data
 # --------------------------------------------------------------------------------------------
-def _dataset_key(name: str) -> Tuple[str, str]:
-    """Config dataset name -> (get_dataset name, folder name under --data_dir)."""
-    key = str(name).strip().lower().replace("-", "_")
-    if key.startswith("lasher"):
-        return ("lasher_test" if "test" in key else "lasher_train"), "lasher"
-    return key, key
-
-
 def resolve_dataset_root(name: str, data_dir=None) -> Path:
     """Root folder of training dataset ``name`` (as in DATA.TRAIN.DATASETS_NAME).
 
@@ -171,13 +167,11 @@ def resolve_dataset_root(name: str, data_dir=None) -> Path:
     from lib.train.admin.environment import dataset_dir, env_settings
 
     settings = env_settings(data_dir=data_dir)
-    return dataset_dir(settings, _dataset_key(name)[0])
+    return dataset_dir(settings, dataset_key(name, lasher_split="train"))
 
 
 def build_train_sampler(cfg, samples_per_epoch: int, seed: int = 0, rank: int = 0, data_dir=None) -> TrackingSampler:
     """The ``TrackingSampler`` of DATA.TRAIN with the config's processing."""
-    from lib.data.datasets import get_dataset
-
     mode = str(cfg.DATA.SAMPLER_MODE).lower()
     if mode != "causal":
         raise ValueError(f"DATA.SAMPLER_MODE {cfg.DATA.SAMPLER_MODE!r} is not supported (only 'causal')")
@@ -185,7 +179,7 @@ def build_train_sampler(cfg, samples_per_epoch: int, seed: int = 0, rank: int = 
         raise ValueError(f"DATA.TEMPLATE.NUMBER and DATA.SEARCH.NUMBER must be 1, got "
                          f"{cfg.DATA.TEMPLATE.NUMBER} and {cfg.DATA.SEARCH.NUMBER}")
     names = list(cfg.DATA.TRAIN.DATASETS_NAME)
-    datasets = [get_dataset(_dataset_key(n)[0], resolve_dataset_root(n, data_dir)) for n in names]
+    datasets = [get_dataset(dataset_key(n, lasher_split="train"), resolve_dataset_root(n, data_dir)) for n in names]
     return TrackingSampler(datasets, list(cfg.DATA.TRAIN.DATASETS_RATIO), RGBTProcessing.from_cfg(cfg),
                            samples_per_epoch=samples_per_epoch, max_gap=int(cfg.DATA.MAX_SAMPLE_INTERVAL),
                            seed=seed, rank=rank, use_absence_labels=bool(getattr(cfg.TRAIN, "USE_ABSENCE_LABELS", False)),
@@ -304,7 +298,7 @@ class Trainer:
         self.ckpt_dir = checkpoint_dir(self.save_dir, config_name, script)
         self.log_path = self.save_dir / "logs" / f"{script}-{config_name}.log"
         self.tb_dir = self.save_dir / "tensorboard" / "train" / script / config_name
-        self._log_file = None
+        self._log_handler = None
         self._writer = None
 
         # AMP and clipping
@@ -346,14 +340,16 @@ class Trainer:
 
     # ------------------------------------------------------------------ logging
     def _open_logs(self):
-        if not self.is_main or self._log_file is not None:
+        if not self.is_main or self._log_handler is not None:
             return
         self.log_path.parent.mkdir(parents=True, exist_ok=True)
-        self._log_file = open(self.log_path, "a", buffering=1, encoding="utf-8")
-        # Data-loading warnings (unreadable frames) also go to the text log.
+        # One text log: the trainer's lines and the data pipeline's warnings (unreadable frames).
         handler = logging.FileHandler(self.log_path, encoding="utf-8")
-        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
-        logging.getLogger("lib.data").addHandler(handler)
+        handler.setFormatter(logging.Formatter("%(asctime)s %(message)s", datefmt="%Y-%m-%d %H:%M:%S"))
+        for name in LOG_SOURCES:
+            logging.getLogger(name).addHandler(handler)
+        FILE_LOG.setLevel(logging.INFO)
+        FILE_LOG.propagate = False  # the console gets these lines from tqdm.write already
         self._log_handler = handler
 
     def _open_tensorboard(self):
@@ -374,19 +370,19 @@ class Trainer:
                 tqdm.write(msg, file=sys.stdout)
             except ImportError:  # pragma: no cover
                 print(msg, flush=True)
-        if self._log_file is not None:
-            self._log_file.write(f"{time.strftime('%Y-%m-%d %H:%M:%S')} {msg}\n")
+        if self._log_handler is not None:
+            FILE_LOG.info(msg)
 
     def _close_logs(self):
         if self._writer is not None:
             self._writer.flush()
             self._writer.close()
             self._writer = None
-        if self._log_file is not None:
-            logging.getLogger("lib.data").removeHandler(self._log_handler)
+        if self._log_handler is not None:
+            for name in LOG_SOURCES:
+                logging.getLogger(name).removeHandler(self._log_handler)
             self._log_handler.close()
-            self._log_file.close()
-            self._log_file = None
+            self._log_handler = None
 
     # ------------------------------------------------------------------ checkpoints
     def state(self, epoch: int, stats: Optional[Dict] = None) -> Dict:

@@ -30,20 +30,30 @@ DATASETS = {
     "rgbt210": RGBT210Dataset,
     "gtot": GTOTDataset,
 }
-_ALIASES = {"lasher": "lasher_test", "lashertest": "lasher_test", "lashertrain": "lasher_train"}
+
+
+def dataset_key(name: str, lasher_split: str = "test") -> str:
+    """The key in DATASETS for a user's or a config's dataset name: case-insensitive, ``-`` same
+    as ``_``; LasHeR names pick the split they mention (``LasHeR_train``, ``lasher-test``,
+    ``LasHeR_testingset``) and ``lasher_split`` when they mention none. ValueError if unknown."""
+    key = str(name).strip().lower().replace("-", "_")
+    if key.startswith("lasher"):
+        rest = key[len("lasher"):]
+        split = "test" if "test" in rest else "train" if "train" in rest else lasher_split if not rest.strip("_") else None
+        key = f"lasher_{split}" if split else key
+    if key not in DATASETS:
+        raise ValueError(f"unknown dataset {name!r}; choose one of {', '.join(DATASETS)}")
+    return key
 
 
 def get_dataset(name: str, root: Union[str, os.PathLike]) -> RGBTDataset:
-    """Dataset ``name`` (case-insensitive; ``-`` same as ``_``) rooted at ``root``."""
-    key = str(name).strip().lower().replace("-", "_")
-    key = _ALIASES.get(key, key)
-    if key not in DATASETS:
-        raise ValueError(f"unknown dataset {name!r}; choose one of {', '.join(DATASETS)}")
-    return DATASETS[key](root)
+    """Dataset ``name`` (see dataset_key) rooted at ``root``."""
+    return DATASETS[dataset_key(name)](root)
 
 
 __all__ = [
     "get_dataset",
+    "dataset_key",
     "DATASETS",
     "DatasetError",
     "DatasetNotFoundError",

@@ -203,10 +203,8 @@ def env_settings(data_dir: Optional[PathLike] = None, save_dir: Optional[PathLik
 def dataset_dir(settings: EnvSettings, dataset_name: str) -> Path:
     """The folder of ``dataset_name`` per the settings; SettingsError naming the setting, the path
     tried and where the setting came from when it is unset or missing."""
-    key = str(dataset_name).strip().lower().replace("-", "_")
-    if key not in DATASET_SETTINGS:
-        raise ValueError(f"unknown dataset {dataset_name!r}; choose one of {', '.join(DATASET_SETTINGS)}")
-    attr = DATASET_SETTINGS[key]
+    from lib.data.datasets import dataset_key
+    attr = DATASET_SETTINGS[dataset_key(dataset_name)]
     value = getattr(settings, attr, "")
     if not value:
         raise SettingsError(f"{attr} is not set in {settings.source}; needed for dataset {dataset_name!r}. "

@@ -210,9 +210,15 @@ def test_run_info_refuses_mixing_checkpoints(tmp_path):
     b.write_bytes(b"weights b")
     out = tmp_path / "res"
     R.check_run_info(out, a, "cfg")
+    R.check_run_info(out, b, "cfg")                   # no results yet (the first run failed at once): replaced
+    assert "b.pth.tar" in (out / "run_info.json").read_text()
+    R.check_run_info(out, a, "cfg")
+    (out / "seq1.txt").write_text("1,2,3,4\n")
     R.check_run_info(out, a, "cfg")                   # same weights: fine
-    with pytest.raises(R.RunError, match="another checkpoint"):
+    with pytest.raises(R.RunError, match="another checkpoint.*--epoch"):
         R.check_run_info(out, b, "cfg")
+    with pytest.raises(R.RunError, match=r"another --save_dir\.$"):
+        R.check_run_info(out, b, "cfg", {"backend": "onnxruntime"})
 
 
 # ------------------------------------------------------------------ devices and workers

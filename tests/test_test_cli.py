@@ -268,10 +268,23 @@ def test_fast_paths_get_their_own_folders(workspace, tmp_path, capsys):
     from lib.models.iimf.onnx_backend import export_onnx
 
     onnx_file = tmp_path / "tiny.onnx"
-    export_onnx(net.eval(), cfg, onnx_file)
-    assert cli_main(["tbsi_track", CONFIG, "--backend", "onnxruntime", "--onnx", str(onnx_file), *common]) == 0
+    export_onnx(net.eval(), cfg, onnx_file, metadata={"config": CONFIG, "checkpoint": str(ckpt)})
+    onnx_args = ["tbsi_track", CONFIG, "--backend", "onnxruntime", "--onnx", str(onnx_file)]
+    assert cli_main([*onnx_args, *common]) == 2               # --checkpoint has no meaning here: said so
+    assert "weights are inside the ONNX file" in capsys.readouterr().err
+    no_ckpt = [a for a in common if a != str(ckpt) and a != "--checkpoint"]
+    assert cli_main([*onnx_args, *no_ckpt]) == 0
     onnx_boxes = np.loadtxt(results_of(tmp_path, param=f"{CONFIG}_onnxruntime") / f"{name}.txt", delimiter=",")
     np.testing.assert_allclose(onnx_boxes, exact, rtol=0, atol=1e-2)
+
+    other = load_config(CONFIG)                               # a model exported for 160-px search crops
+    other.DATA.SEARCH.SIZE = other.TEST.SEARCH_SIZE = 160
+    wrong_size = tmp_path / "wrong_size.onnx"
+    export_onnx(build_iimf(other).eval(), other, wrong_size)
+    assert cli_main(["tbsi_track", CONFIG, "--backend", "onnxruntime", "--onnx", str(wrong_size), *no_ckpt]) == 2
+    err = capsys.readouterr().err
+    assert "wrong_size.onnx takes search_rgb of shape [1, 3, 160, 160]" in err and "TEST.SEARCH_SIZE 128" in err
+    assert len(err.strip().splitlines()) == 1
 
 
 def test_wrong_checkpoint_and_precision_fail_once_before_any_worker(workspace, tmp_path, capsys):

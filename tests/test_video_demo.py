@@ -83,6 +83,11 @@ def test_fast_paths_from_the_command_line(sequence_and_checkpoint, tmp_path):
     assert rows["int8"].shape == rows["exact"].shape and np.isfinite(rows["int8"]).all()
     result = run_demo(*common, "--checkpoint", ckpt, "--onnx", onnx, "--out", tmp_path / "x.gif")
     assert result.returncode == 2 and "--backend onnxruntime and --onnx" in result.stderr
+    result = run_demo(*common, "--checkpoint", ckpt, "--backend", "onnxruntime", "--onnx", onnx, "--out", tmp_path / "x.gif")
+    assert result.returncode == 2 and "weights are inside the ONNX file" in result.stderr
+    random_weights = export_onnx(net, cfg, tmp_path / "random.onnx", metadata={"config": "tiny_demo", "checkpoint": ""})
+    result = run_demo(*common, "--backend", "onnxruntime", "--onnx", random_weights, "--out", tmp_path / "r.gif")
+    assert result.returncode == 0 and "exported without --checkpoint: random weights" in result.stderr
 
 
 def test_mismatched_inputs_are_clear_errors(sequence_and_checkpoint, tmp_path):

@@ -1,4 +1,4 @@
-"""Score tracking results: tables (pytracking or toolkit protocol), per-attribute scores, plots, JSON.
+r"""Score tracking results: tables (pytracking or toolkit protocol), per-attribute scores, plots, JSON.
 
     python tracking/analysis_results.py --tracker_name tbsi_track --tracker_param CONFIG --dataset_name lasher_test
     python tracking/analysis_results.py --results_dir ours=output/a --results_dir theirs=raw/b \

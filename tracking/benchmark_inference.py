@@ -1,4 +1,4 @@
-"""Speed of the inference paths side by side, and how far their boxes move from the exact path.
+r"""Speed of the inference paths side by side, and how far their boxes move from the exact path.
 
     python tracking/benchmark_inference.py --config vitb_256_tbsi_32x1_1e4_lasher_15ep_sot --threads 2 --runs 5
     python tracking/benchmark_inference.py --config tiny_demo \
@@ -11,7 +11,9 @@ official model), exact (the tracker's default), bf16 and int8 (CPU), fp16 and bf
 onnxruntime (float32). Timings alternate between the paths round by round, so drift in machine
 load hits all of them alike. Ratios are against `plain`. With --data_dir, every path also tracks
 the synthetic test sequences: its SR/PR, and its box deviation from the exact path on the same
-crops (its own arithmetic error) and when tracking on its own (see box_deviations).
+crops (its own arithmetic error) and when tracking on its own (where the crop window's rounding to
+whole pixels turns any difference into a shifted crop now and then; the last line says how far the
+exact path's box moves when its crop moves by one pixel).
 """
 import argparse
 import copy
@@ -133,17 +135,34 @@ def _deviation_summary(per_frame):
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--config", required=True)
-    parser.add_argument("--script", default="tbsi_track")
-    parser.add_argument("--checkpoint", help="weights; default random (fine for speed, not for box deviations)")
-    parser.add_argument("--device", default="cpu")
+    parser.add_argument("--config", required=True, help="config name or YAML path")
+    parser.add_argument("--script", default="tbsi_track", help="experiment family (folder under experiments/)")
+    parser.add_argument("--checkpoint", help="weights; default random (fine for speed, not for boxes)")
+    parser.add_argument("--device", default="cpu", help="cpu or cuda[:N]")
     parser.add_argument("--threads", type=int, help="torch CPU threads")
-    parser.add_argument("--runs", type=int, default=5)
+    parser.add_argument("--runs", type=int, default=5, help="timed forward passes per path (median reported)")
     parser.add_argument("--paths", default=",".join(PATHS), help="comma-separated, from: " + ", ".join(PATHS))
-    parser.add_argument("--data_dir", help="synthetic dataset (LasHeR layout) for box deviations")
+    parser.add_argument("--data_dir", help="synthetic dataset (LasHeR layout): adds boxes, scores and deviations")
     parser.add_argument("--max_sequences", type=int, help="track only the first N test sequences")
     parser.add_argument("--json", type=Path, help="write the numbers here too")
     args = parser.parse_args(argv)
+    if args.runs < 1:
+        parser.error(f"--runs must be >= 1, got {args.runs}")
+    if args.max_sequences is not None and args.max_sequences < 1:
+        parser.error(f"--max_sequences must be >= 1, got {args.max_sequences}")
+    if args.device.startswith("cuda") and not torch.cuda.is_available():
+        parser.error(f"--device {args.device}: no CUDA device is available here")
+    names = list(dict.fromkeys(n.strip() for n in args.paths.split(",") if n.strip()))
+    unknown = [n for n in names if n not in PATHS]
+    if unknown:
+        parser.error(f"--paths: unknown {', '.join(unknown)}; choose from {', '.join(PATHS)}")
+    if not names:
+        parser.error("--paths: no path given")
+    if args.data_dir and "exact" not in names:
+        print("--data_dir: adding the exact path, the reference for the box deviations")
+        names.insert(0, "exact")
+    if args.data_dir and not args.checkpoint:
+        print("warning: no --checkpoint: boxes and scores come from random weights")
 
     if args.threads:
         torch.set_num_threads(args.threads)
@@ -153,14 +172,10 @@ def main(argv=None):
     if args.checkpoint:
         load_official_checkpoint(net, args.checkpoint)
     net = net.to(device)
-    names = [n for n in args.paths.split(",") if n]
-    unknown = [n for n in names if n not in PATHS]
-    if unknown:
-        parser.error(f"--paths: unknown {', '.join(unknown)}; choose from {', '.join(PATHS)}")
-    if device.type == "cpu":
-        names = [n for n in names if n != "fp16"]
-    else:
-        names = [n for n in names if n != "int8"]
+    unsupported = "fp16" if device.type == "cpu" else "int8"
+    if unsupported in names:
+        print(f"skipping {unsupported}: " + ("needs a GPU" if unsupported == "fp16" else "runs on the CPU only"))
+        names.remove(unsupported)
     with tempfile.TemporaryDirectory() as workdir:  # holds the exported ONNX model while it runs
         paths = build_paths(net, cfg, device, names, args.threads, workdir)
         template, search = tracking_inputs(cfg, device)
@@ -177,8 +192,8 @@ def main(argv=None):
         if base:
             entry["speedup_vs_plain"] = base / median
         report["paths"][name] = entry
-        print(f"{name:<12} {1000 * median:>10.1f} {1000 * min(ts):>10.1f} {1 / median:>8.2f} "
-              f"{entry.get('speedup_vs_plain', float('nan')):>8.2f}x")
+        speedup = f"{entry['speedup_vs_plain']:>8.2f}x" if base else f"{'-':>9}"
+        print(f"{name:<12} {1000 * median:>10.1f} {1000 * min(ts):>10.1f} {1 / median:>8.2f} {speedup}")
     if deviations:
         print(f"\nboxes on the synthetic test sequences; deviation = largest coordinate "
               "difference from the exact path per frame (px)")

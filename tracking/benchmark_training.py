@@ -1,4 +1,4 @@
-"""Training throughput: data-loading samples/s with N workers, model-step samples/s, and both together.
+r"""Training throughput: data-loading samples/s with N workers, model-step samples/s, and both together.
 
     python tracking/benchmark_training.py --config tiny_demo --workers 0 1 2
     python tracking/benchmark_training.py --config vitb_256_tbsi_32x1_1e4_lasher_15ep_sot --workers 4 8 16 \

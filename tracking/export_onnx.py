@@ -1,4 +1,4 @@
-"""Export the IIMF tracking forward (batch 1) to ONNX for the onnxruntime backend.
+r"""Export the IIMF tracking forward (batch 1) to ONNX for the onnxruntime backend.
 
     python tracking/export_onnx.py tbsi_track vitb_256_tbsi_32x1_1e4_lasher_15ep_sot \
         --checkpoint output/.../TBSITrack_ep0015.pth.tar --out output/iimf_sot.onnx
@@ -15,6 +15,7 @@ import torch  # noqa: E402
 from lib.config import load_config  # noqa: E402
 from lib.models.iimf import build_iimf, load_official_checkpoint  # noqa: E402
 from lib.models.iimf.onnx_backend import OnnxRuntimeNet, export_onnx  # noqa: E402
+from lib.utils.io import file_sha256  # noqa: E402
 from lib.utils.profiling import tracking_inputs  # noqa: E402
 
 
@@ -34,7 +35,10 @@ def main(argv=None):
     else:
         print("no --checkpoint: exporting random weights (for speed tests only)")
     args.out.parent.mkdir(parents=True, exist_ok=True)
-    export_onnx(net, cfg, args.out, opset=args.opset)
+    metadata = {"config": Path(args.config).stem,
+                "checkpoint": str(args.checkpoint.absolute()) if args.checkpoint else "",
+                "checkpoint_sha256": file_sha256(args.checkpoint) if args.checkpoint else ""}
+    export_onnx(net, cfg, args.out, opset=args.opset, metadata=metadata)
     template, search = tracking_inputs(cfg)
     with torch.inference_mode():
         reference = net(template=template, search=search, return_features=False)

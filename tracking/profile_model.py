@@ -1,4 +1,4 @@
-"""Size, FLOPs and speed of one IIMF tracking forward (batch 1, template + search, eval mode),
+r"""Size, FLOPs and speed of one IIMF tracking forward (batch 1, template + search, eval mode),
 through the same inference path as tracking/test.py.
 
     python tracking/profile_model.py --script tbsi_track --config vitb_256_tbsi_32x1_1e4_lasher_15ep_sot \

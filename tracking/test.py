@@ -81,6 +81,8 @@ def main(argv=None) -> int:
 
 
 def run(args) -> int:
+    import torch
+
     from lib.config import load_config
     from lib.data.datasets import dataset_key, get_dataset
     from lib.models.iimf.checkpoint import check_checkpoint_for_config
@@ -109,10 +111,15 @@ def run(args) -> int:
     settings = env_settings(data_dir=args.data_dir, save_dir=args.save_dir)
     epoch = int(cfg.TEST.EPOCH) if args.epoch is None else args.epoch
     if args.backend == "onnxruntime":
+        if args.checkpoint is not None or args.epoch is not None:
+            raise ValueError("--checkpoint and --epoch are not used with --backend onnxruntime: the weights are "
+                             "inside the ONNX file (export another one with tracking/export_onnx.py)")
         checkpoint = None
         model_file = Path(args.onnx)
         if not model_file.is_file():
             raise FileNotFoundError(f"ONNX model not found: {model_file} (given with --onnx)")
+        from lib.models.iimf.onnx_backend import OnnxRuntimeNet
+        OnnxRuntimeNet(model_file, threads=1).check_config(cfg, config_name)  # one clear error, not one per worker
         variant = "onnxruntime"
     else:
         checkpoint = find_checkpoint(settings.save_dir, config_name, epoch, args.tracker_name, args.checkpoint)
@@ -131,17 +138,21 @@ def run(args) -> int:
         else:
             sequences = [args.sequence]
 
+    if args.precision == "fp16" and (args.num_gpus == 0 or not torch.cuda.is_available()):
+        raise ValueError("--precision fp16 needs a GPU; on the CPU use bf16 or int8")
     devices = select_devices(args.num_gpus)
     threads = 0 if args.debug else args.threads
-    if args.precision == "fp16" and not devices[0].startswith("cuda"):
-        raise ValueError("--precision fp16 needs a GPU; on the CPU use bf16 or int8")
     if args.precision == "int8" and devices[0].startswith("cuda"):
         raise ValueError("--precision int8 runs on the CPU only (--num_gpus 0); on a GPU use fp16 or bf16")
     if checkpoint is not None:  # one clear error here rather than one per worker
         check_checkpoint_for_config(cfg, checkpoint)
     check_run_info(out_dir, model_file, config_name, {"precision": args.precision, "backend": args.backend})
-    print(f"config      {config_name} (epoch {epoch})")
-    print(f"checkpoint  {model_file}" + (f" ({args.backend}, {args.precision})" if variant else ""))
+    if args.backend == "onnxruntime":
+        print(f"config      {config_name}")
+        print(f"model       {model_file} (onnxruntime)")
+    else:
+        print(f"config      {config_name} (epoch {epoch})")
+        print(f"checkpoint  {model_file}" + (f" (precision {args.precision})" if variant else ""))
     print(f"dataset     {dataset_name}: {len(dataset)} sequences in {root}"
           + (f"; only {sequences[0]!r}" if sequences else ""))
     where = ", ".join(devices)

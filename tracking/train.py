@@ -1,4 +1,4 @@
-"""Train IIMF.
+r"""Train IIMF.
 
     python tracking/train.py --script tbsi_track --config vitb_256_tbsi_32x4_4e4_lasher_15ep_in1k \
         --save_dir ./output/vitb_256_tbsi_32x4_4e4_lasher_15ep_in1k --mode multiple --nproc_per_node 4

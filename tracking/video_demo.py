@@ -1,4 +1,4 @@
-"""Track a target through a pair of RGB and TIR videos (or frame folders) and write the annotated video.
+r"""Track a target through a pair of RGB and TIR videos (or frame folders) and write the annotated video.
 
     python tracking/video_demo.py tbsi_track vitb_256_tbsi_32x1_1e4_lasher_15ep_sot \
         --rgb visible.mp4 --tir infrared.mp4 --init 120,80,40,60 --out output/demo.mp4
@@ -53,6 +53,7 @@ def main(argv=None):
     parser.add_argument("--tir", required=True, help="TIR video file or folder of frames")
     parser.add_argument("--init", type=parse_box, help="initial box x,y,w,h in pixels of the first frame")
     parser.add_argument("--checkpoint", help="weights (default: the training run's TEST.EPOCH checkpoint)")
+    parser.add_argument("--epoch", type=int, help="checkpoint epoch (default: TEST.EPOCH of the config)")
     parser.add_argument("--save_dir", default="./output", help="where training wrote its checkpoints")
     parser.add_argument("--out", default="output/video_demo.mp4", help=".mp4, .avi or .gif to write")
     parser.add_argument("--boxes", help="also write the boxes (x,y,w,h per frame) to this text file")
@@ -66,29 +67,40 @@ def main(argv=None):
     args = parser.parse_args(argv)
     if (args.onnx is not None) != (args.backend == "onnxruntime"):
         parser.error("--backend onnxruntime and --onnx PATH go together")
+    if args.onnx is not None and (args.checkpoint is not None or args.epoch is not None):
+        parser.error("--checkpoint and --epoch are not used with --backend onnxruntime: the weights are inside "
+                     "the ONNX file")
 
     try:
         cfg = load_config(args.tracker_param, args.tracker_name)
+        config_name = Path(args.tracker_param).stem
+        epoch = cfg.TEST.EPOCH if args.epoch is None else args.epoch
         checkpoint = None if args.backend == "onnxruntime" else find_checkpoint(
-            args.save_dir, Path(args.tracker_param).stem, cfg.TEST.EPOCH, args.tracker_name, args.checkpoint)
+            args.save_dir, config_name, epoch, args.tracker_name, args.checkpoint)
         rgb, tir = FrameSource(args.rgb, "RGB"), FrameSource(args.tir, "TIR")
         frames = paired_frames(rgb, tir)
         box = initial_box(args)
         tracker = build_tracker(cfg, checkpoint, args.device, precision=args.precision, backend=args.backend,
                                 onnx=args.onnx)
-        boxes, start = [], time.perf_counter()
+        if args.backend == "onnxruntime":
+            tracker.net.check_config(cfg, config_name)
+            print(f"model {args.onnx} on onnxruntime")
+        else:
+            print(f"checkpoint {checkpoint}, precision {args.precision}, device {tracker.device}")
+        boxes, seconds = [], 0.0  # tracking time only (not reading, drawing or encoding)
         with VideoWriter(args.out, fps=getattr(rgb, "fps", 20.0)) as writer:
             for index, frame in enumerate(frames):
+                start = time.perf_counter()
                 box = tracker.initialize(frame, box) if index == 0 else tracker.track(frame)
+                seconds += time.perf_counter() - start
                 boxes.append(box)
                 writer.write(draw_rgbt(frame, [box], caption=f"frame {index}"))
-        seconds = time.perf_counter() - start
     except (FileNotFoundError, ValueError, RuntimeError) as err:
         raise SystemExit(f"error: {err}") from None
     out = writer.path
     if args.boxes:
         atomic_write(args.boxes, "".join(",".join(repr(float(v)) for v in b) + "\n" for b in boxes))
-    print(f"tracked {len(boxes)} frames in {seconds:.1f} s ({len(boxes) / seconds:.1f} FPS); wrote {out}")
+    print(f"tracked {len(boxes)} frames in {seconds:.1f} s of tracking ({len(boxes) / seconds:.1f} FPS); wrote {out}")
 
 
 if __name__ == "__main__":

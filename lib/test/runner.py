@@ -25,7 +25,6 @@ exit by themselves if the parent dies.
 """
 from __future__ import annotations
 
-import hashlib
 import json
 import math
 import multiprocessing
@@ -41,7 +40,7 @@ from typing import Callable, Dict, List, Optional, Sequence, Tuple, Union
 import numpy as np
 
 from lib.models.iimf.checkpoint import checkpoint_dir, checkpoint_path
-from lib.utils.io import atomic_write
+from lib.utils.io import atomic_write, file_sha256
 
 __all__ = [
     "default_checkpoint_paths",
@@ -166,14 +165,6 @@ def write_result(out_dir: PathLike, seq_name: str, boxes: Sequence[Sequence[floa
     return box_file
 
 
-def file_sha256(path: PathLike, chunk: int = 1 << 22) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(chunk), b""):
-            h.update(block)
-    return h.hexdigest()
-
-
 def check_run_info(out_dir: PathLike, checkpoint: Optional[PathLike], config: str,
                    extra: Optional[dict] = None) -> None:
     """Record the checkpoint behind the results of ``out_dir``; error when existing results came
@@ -184,17 +175,19 @@ def check_run_info(out_dir: PathLike, checkpoint: Optional[PathLike], config: st
     info_file = out_dir / "run_info.json"
     info = {"config": config, "checkpoint": str(Path(checkpoint).absolute()),
             "checkpoint_sha256": file_sha256(checkpoint), **(extra or {})}
-    if info_file.is_file():
+    has_results = out_dir.is_dir() and any(out_dir.glob("*.txt"))
+    if info_file.is_file() and has_results:  # without results (a run that failed at once) it is replaced
         try:
             old = json.loads(info_file.read_text())
         except (OSError, ValueError):
             old = {}
         if old.get("checkpoint_sha256") and old["checkpoint_sha256"] != info["checkpoint_sha256"]:
+            other_folder = "" if info.get("backend") == "onnxruntime" else " (or --epoch, which gets its own folder)"
             raise RunError(
                 f"{out_dir} holds results of another checkpoint ({old.get('checkpoint')}, sha256 "
                 f"{old['checkpoint_sha256'][:12]}...); this run uses {info['checkpoint']} (sha256 "
                 f"{info['checkpoint_sha256'][:12]}...). Delete that folder to redo it, or use another "
-                f"--save_dir (or --epoch, which gets its own folder).")
+                f"--save_dir{other_folder}.")
         if old.get("checkpoint_sha256") == info["checkpoint_sha256"]:
             return
     atomic_write(info_file, json.dumps(info, indent=1) + "\n")

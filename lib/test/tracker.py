@@ -195,7 +195,9 @@ def build_network(cfg, checkpoint=None, device=None, precision: str = "fp32", ba
                              "(write it with tracking/export_onnx.py)")
         from lib.models.iimf.onnx_backend import OnnxRuntimeNet
 
-        return OnnxRuntimeNet(onnx, threads=torch.get_num_threads(), device=device)
+        net = OnnxRuntimeNet(onnx, threads=torch.get_num_threads(), device=device)
+        net.check_config(cfg, warn=False)
+        return net
     from lib.models.iimf import build_iimf, load_official_checkpoint
 
     net = build_iimf(cfg, training=False)

@@ -11,6 +11,7 @@
 """
 from __future__ import annotations
 
+import hashlib
 import io
 import os
 import re
@@ -215,3 +216,12 @@ def _first_bad_row(lines, ncols, path):
             except ValueError:
                 return f"{path}, row {row}: {value!r} is not a number"
     return f"{path}: cannot read the rows as numbers"
+
+
+def file_sha256(path: Union[str, os.PathLike], chunk: int = 1 << 22) -> str:
+    """Hex SHA-256 of a file's bytes (read in 4 MiB blocks)."""
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(chunk), b""):
+            h.update(block)
+    return h.hexdigest()

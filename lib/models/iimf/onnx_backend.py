@@ -15,6 +15,7 @@ import torch
 from torch import nn
 
 INPUT_NAMES = ["template_rgb", "template_tir", "search_rgb", "search_tir"]
+METADATA_PREFIX = "iimf."
 OUTPUT_NAMES = ["pred_boxes", "score_map", "size_map", "offset_map"]
 
 
@@ -31,8 +32,12 @@ class _TrackingForward(nn.Module):
         return tuple(out[name] for name in OUTPUT_NAMES)
 
 
-def export_onnx(net, cfg, path, opset=18):
-    """Write the batch-1 tracking forward of a network (a CPU copy of it) to an ONNX file, atomically."""
+def export_onnx(net, cfg, path, opset=18, metadata=None):
+    """Write the batch-1 tracking forward of a network (a CPU copy of it) to an ONNX file, atomically.
+    ``metadata`` (str -> str, e.g. the config and checkpoint) is stored in the file's metadata_props
+    under ``iimf.<key>``; the crop sizes are always stored."""
+    import onnx
+
     from .inference import fold_batchnorm
 
     wrapper = _TrackingForward(fold_batchnorm(copy.deepcopy(net).cpu().eval()))
@@ -47,6 +52,10 @@ def export_onnx(net, cfg, path, opset=18):
             warnings.simplefilter("ignore")
             torch.onnx.export(wrapper, (z, z, x, x), tmp, input_names=INPUT_NAMES, output_names=OUTPUT_NAMES,
                               opset_version=opset, dynamo=False)
+        model = onnx.load(tmp)
+        props = {"template_size": cfg.TEST.TEMPLATE_SIZE, "search_size": cfg.TEST.SEARCH_SIZE, **(metadata or {})}
+        onnx.helper.set_model_props(model, {f"{METADATA_PREFIX}{k}": str(v) for k, v in props.items()})
+        onnx.save(model, tmp)
         os.replace(tmp, path)
     finally:
         if os.path.exists(tmp):
@@ -72,9 +81,39 @@ class OnnxRuntimeNet:
         # no busy-waiting between frames: it would take CPU time from the other tracking workers
         options.add_session_config_entry("session.intra_op.allow_spinning", "0")
         providers = ["CPUExecutionProvider"]
-        if str(device).startswith("cuda") and "CUDAExecutionProvider" in ort.get_available_providers():
-            providers.insert(0, "CUDAExecutionProvider")
-        self.session = ort.InferenceSession(str(path), options, providers=providers)
+        if str(device).startswith("cuda"):
+            if "CUDAExecutionProvider" in ort.get_available_providers():
+                providers.insert(0, "CUDAExecutionProvider")
+            else:
+                warnings.warn("this onnxruntime has no CUDA support: the ONNX model runs on the CPU "
+                              "(pip install onnxruntime-gpu for the GPU)", stacklevel=2)
+        try:
+            self.session = ort.InferenceSession(str(path), options, providers=providers)
+        except Exception as err:  # onnxruntime raises its own exception types for unreadable files
+            raise ValueError(f"{path} is not a readable ONNX model ({err}); write one with "
+                             f"tracking/export_onnx.py") from None
+        self.path = path
+        self.input_shapes = {i.name: list(i.shape) for i in self.session.get_inputs()}
+        meta = self.session.get_modelmeta().custom_metadata_map
+        self.metadata = {k[len(METADATA_PREFIX):]: v for k, v in meta.items() if k.startswith(METADATA_PREFIX)}
+
+    def check_config(self, cfg, config_name=None, warn=True):
+        """ValueError when the model was exported for other crop sizes than cfg's TEST sizes;
+        with ``warn``, a warning when it was exported from another config or without a checkpoint."""
+        for part, name in (("TEMPLATE", "template_rgb"), ("SEARCH", "search_rgb")):
+            want = int(cfg.TEST[f"{part}_SIZE"])
+            shape = self.input_shapes.get(name)
+            if shape is None or shape[-2:] != [want, want]:
+                raise ValueError(f"{self.path} takes {name} of shape {shape}, but the config uses "
+                                 f"TEST.{part}_SIZE {want}: export it with this config "
+                                 f"(tracking/export_onnx.py)")
+        if not warn:
+            return
+        exported_from = self.metadata.get("config")
+        if config_name and exported_from and exported_from != config_name:
+            warnings.warn(f"{self.path} was exported from config {exported_from}, not {config_name}", stacklevel=2)
+        if self.metadata.get("checkpoint") == "":
+            warnings.warn(f"{self.path} was exported without --checkpoint: random weights", stacklevel=2)
 
     def eval(self):
         return self

@@ -5,7 +5,6 @@
     out = net(template=[z_rgb, z_tir], search=[x_rgb, x_tir])   # score/size/offset maps, pred_boxes
 """
 import copy
-import os
 import tempfile
 import warnings
 from pathlib import Path
@@ -13,6 +12,8 @@ from pathlib import Path
 import numpy as np
 import torch
 from torch import nn
+
+from lib.utils.io import atomic_write
 
 INPUT_NAMES = ["template_rgb", "template_tir", "search_rgb", "search_tir"]
 METADATA_PREFIX = "iimf."
@@ -44,23 +45,18 @@ def export_onnx(net, cfg, path, opset=18, metadata=None):
     z = torch.zeros(1, 3, cfg.TEST.TEMPLATE_SIZE, cfg.TEST.TEMPLATE_SIZE)
     x = torch.zeros(1, 3, cfg.TEST.SEARCH_SIZE, cfg.TEST.SEARCH_SIZE)
     path = Path(path)
-    fd, tmp = tempfile.mkstemp(prefix=path.name + ".", suffix=".tmp", dir=path.parent)
-    os.close(fd)
-    try:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(dir=path.parent, prefix=f".{path.name}.") as workdir:
+        raw = Path(workdir) / "raw.onnx"
         # The TorchScript exporter: the torch.export-based one (torch 2.14) gave outputs 1e-2 off here.
         with torch.no_grad(), warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            torch.onnx.export(wrapper, (z, z, x, x), tmp, input_names=INPUT_NAMES, output_names=OUTPUT_NAMES,
+            torch.onnx.export(wrapper, (z, z, x, x), raw, input_names=INPUT_NAMES, output_names=OUTPUT_NAMES,
                               opset_version=opset, dynamo=False)
-        model = onnx.load(tmp)
-        props = {"template_size": cfg.TEST.TEMPLATE_SIZE, "search_size": cfg.TEST.SEARCH_SIZE, **(metadata or {})}
-        onnx.helper.set_model_props(model, {f"{METADATA_PREFIX}{k}": str(v) for k, v in props.items()})
-        onnx.save(model, tmp)
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-    return path
+        model = onnx.load(raw)
+    props = {"template_size": cfg.TEST.TEMPLATE_SIZE, "search_size": cfg.TEST.SEARCH_SIZE, **(metadata or {})}
+    onnx.helper.set_model_props(model, {f"{METADATA_PREFIX}{k}": str(v) for k, v in props.items()})
+    return atomic_write(path, model.SerializeToString())
 
 
 class OnnxRuntimeNet:

@@ -30,6 +30,7 @@ from typing import Optional, Sequence
 import numpy as np
 import torch
 
+from lib.models.iimf.inference import PRECISIONS, prepare_for_inference
 from lib.utils.boxes import cal_bbox, clip_box, map_box_back
 from lib.utils.crops import sample_target
 
@@ -163,7 +164,6 @@ class IIMFTracker:
         return list(self.state)
 
 
-PRECISIONS = ("fp32", "bf16", "fp16", "int8")
 BACKENDS = ("torch", "onnxruntime")
 
 
@@ -204,14 +204,7 @@ def build_network(cfg, checkpoint=None, device=None, precision: str = "fp32", ba
     if checkpoint is None:
         raise ValueError("no checkpoint given")
     load_official_checkpoint(net, checkpoint, verbose=verbose)
-    net = net.eval()
-    try:
-        from lib.models.iimf.inference import prepare_for_inference
-    except ImportError:  # the plain network is exact as well, only slower
-        if precision != "fp32":
-            raise
-        return net.to(device)
-    return prepare_for_inference(net, precision, device)
+    return prepare_for_inference(net.eval(), precision, device)
 
 
 def build_tracker(cfg, checkpoint=None, device=None, precision: str = "fp32", backend: str = "torch",

@@ -102,3 +102,10 @@ def test_exact_path_runs_linear_layers_on_onednn_with_the_same_outputs(net_and_i
         out = exact(template=template, search=search, return_features=False)
     for key in HEAD_OUTPUTS:
         torch.testing.assert_close(out[key], reference[key], atol=1e-5, rtol=1e-5)
+
+
+def test_bf16_on_a_cpu_without_native_bf16_says_to_use_int8(net_and_inputs, monkeypatch):
+    from lib.models.iimf import inference
+    monkeypatch.setattr(inference, "bf16_fast_on_cpu", lambda: False)
+    with pytest.warns(UserWarning, match="no native bfloat16.*use int8"):
+        prepare_for_inference(copy.deepcopy(net_and_inputs[0]), "bf16", "cpu")

@@ -90,8 +90,8 @@ class ReducedPrecisionNet(nn.Module):
     that dtype (no per-frame cast of ~170M weights); fusion and head in float32.
 
     On the CPU, the ViT blocks' attention runs as two plain bf16 matrix products around a softmax
-    instead of scaled_dot_product_attention: for a stream of 320 tokens this is ~2.5x faster than the CPU's
-    flash-attention kernel, and boxes stay as close to the exact path's."""
+    instead of scaled_dot_product_attention: for streams of 320 tokens this is ~2.5x faster than
+    the CPU's flash-attention kernel, and the boxes stay as close to the exact path's."""
 
     def __init__(self, net, dtype, device):
         super().__init__()

@@ -83,6 +83,9 @@ def test_seed_command_form(lasher, capsys):
     assert main(argv) == 0
     row = next(line for line in capsys.readouterr().out.splitlines() if line.startswith("tbsi_track_cfg"))
     assert [float(v) for v in row.split()[1:]] == pytest.approx([94.44, 100.0, 89.95], abs=0.01)
+    yaml_path = ["--tracker_param", str(lasher / "configs" / "cfg.yaml")]   # a config path, as test.py takes it
+    assert main([*argv[:2], *yaml_path, *argv[4:]]) == 0
+    assert any(line.startswith("tbsi_track_cfg ") for line in capsys.readouterr().out.splitlines())
 
 
 @pytest.mark.parametrize("content, message", [

@@ -280,3 +280,17 @@ def test_dataset_names_resolve_in_one_place():
     for bad in ("lasher_val", "vot2020"):
         with pytest.raises(ValueError, match=f"unknown dataset '{bad}'; choose one of lasher_test"):
             dataset_key(bad)
+
+
+def test_ground_truth_length_mismatch_names_the_file(tmp_path, caplog):
+    from lib.data.sampler import _sequence_info
+    make_seq(tmp_path / "d" / "short gt", n=4, gt_rows=["1,1,5,4", "2,2,5,4", "3,3,5,4"])
+    make_seq(tmp_path / "d" / "fine", n=3)
+    ds = get_dataset("rgbt210", tmp_path / "d")
+    short, fine = ds["short gt"], ds["fine"]
+    assert fine.gt_length_problem() is None
+    assert short.gt_length_problem() == (f"{tmp_path / 'd' / 'short gt' / 'init.txt'}: 3 ground-truth rows for "
+                                         f"4 frames; only the first 3 are used")
+    with caplog.at_level("WARNING", logger="lib.data"):
+        info = _sequence_info(short, "rgbt210", use_absence=False)
+    assert len(info.gt) == 3 and "3 ground-truth rows for 4 frames" in caplog.text

@@ -136,7 +136,7 @@ def small_cfg(epochs=2, samples=8, batch=4):
     return cfg
 
 
-def test_checkpoint_format_and_resume_matches_uninterrupted_run(tmp_path, data_dir, monkeypatch):
+def test_checkpoint_format_and_resume_matches_uninterrupted_run(tmp_path, data_dir, monkeypatch, capsys):
     torch.set_num_threads(1)
     # A: two epochs in one go
     a = Trainer(small_cfg(), "tiny", tmp_path / "a", device="cpu", seed=3, data_dir=data_dir)
@@ -169,6 +169,12 @@ def test_checkpoint_format_and_resume_matches_uninterrupted_run(tmp_path, data_d
     assert log_b.count("epoch 1/2 done") == 1 and re.match(r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d ", log_b)
     logging.getLogger("lib.data.sampler").warning("frame x is unreadable")  # the run is over: not logged
     assert "frame x" not in (tmp_path / "b" / "logs" / "tbsi_track-tiny.log").read_text()
+    capsys.readouterr()
+    b._open_logs()                                     # during a run, data warnings go to the log and the console
+    logging.getLogger("lib.data.sampler").warning("frame y is unreadable")
+    b._close_logs()
+    assert "frame y is unreadable" in (tmp_path / "b" / "logs" / "tbsi_track-tiny.log").read_text()
+    assert "warning: frame y is unreadable" in capsys.readouterr().err
 
     # C: restart: continues at epoch 2 with the optimizer state of the checkpoint
     c = Trainer(small_cfg(), "tiny", tmp_path / "b", device="cpu", seed=3, data_dir=data_dir)

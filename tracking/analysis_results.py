@@ -29,7 +29,8 @@ from lib.test.evaluation.environment import SettingsError, dataset_dir, env_sett
 def parse_args(argv=None):
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--tracker_name", help="tracker name (results folder level; a label with --results_dir)")
-    parser.add_argument("--tracker_param", nargs="+", help="one or more parameter (config) names")
+    parser.add_argument("--tracker_param", nargs="+",
+                        help="one or more parameter (config) names or YAML paths, as given to test.py")
     parser.add_argument("--dataset_name", default="lasher_test", choices=DATASETS)
     parser.add_argument("--results_dir", action="append", metavar="[NAME=]DIR",
                         help="folder of <seq>.txt result files; repeat to compare trackers")
@@ -80,8 +81,9 @@ def tracker_dirs(args, settings):
             root = Path(settings.results_path)
         else:
             root = Path(args.save_dir or "output") / "test" / "tracking_results"
+        params = [Path(p).stem if p.endswith((".yaml", ".yml")) else p for p in args.tracker_param]  # as test.py
         entries = [(f"{args.tracker_name}_{param}", root / args.tracker_name / param / args.dataset_name)
-                   for param in args.tracker_param]
+                   for param in params]
     else:
         raise AnalysisError("give --tracker_name and --tracker_param, or --results_dir")
     trackers = dict(entries)

@@ -84,7 +84,7 @@ def run(args) -> int:
     import torch
 
     from lib.config import load_config
-    from lib.data.datasets import dataset_key, get_dataset
+    from lib.data.datasets import DatasetError, dataset_key, get_dataset
     from lib.models.iimf.checkpoint import check_checkpoint_for_config
     from lib.test.evaluation.environment import dataset_dir, env_settings
     from lib.test.runner import (DatasetSpec, NetTrackerFactory, check_run_info, find_checkpoint,
@@ -137,6 +137,13 @@ def run(args) -> int:
             sequences = [dataset[int(args.sequence)].name]
         else:
             sequences = [args.sequence]
+    for name in sequences or dataset.names:  # GT files whose length differs from the frames: said once, here
+        try:
+            problem = dataset[name].gt_length_problem()
+        except (DatasetError, KeyError):  # a broken or unknown sequence fails on its own in the run
+            continue
+        if problem:
+            warnings.warn(problem)
 
     if args.precision == "fp16" and (args.num_gpus == 0 or not torch.cuda.is_available()):
         raise ValueError("--precision fp16 needs a GPU; on the CPU use bf16 or int8")

@@ -56,7 +56,10 @@ class SequenceInfo:
         self.dataset_name = dataset_name
 
 
-def _sequence_info(seq, dataset_name: str, use_absence: bool) -> SequenceInfo:
+def _sequence_info(seq, dataset_name: str, use_absence: bool, warn: bool = True) -> SequenceInfo:
+    problem = getattr(seq, "gt_length_problem", lambda: None)() if warn else None
+    if problem:
+        log.warning("%s", problem)
     gt = np.asarray(seq.ground_truth, dtype=np.float64)
     n = min(len(gt), int(seq.num_frames))
     gt = gt[:n]
@@ -113,7 +116,8 @@ class TrackingSampler(Dataset):
         # Read every sequence's GT / frame list once, here (before DataLoader workers fork).
         self.sequences: List[List[SequenceInfo]] = []
         for ds, name in zip(datasets, names):
-            infos = [_sequence_info(seq, name, self.use_absence_labels) for seq in _iter_sequences(ds)]
+            infos = [_sequence_info(seq, name, self.use_absence_labels, warn=self.rank == 0)
+                     for seq in _iter_sequences(ds)]
             usable = [s for s in infos if len(s.visible) >= MIN_SEQ_LEN and int(s.visible.sum()) > MIN_VISIBLE]
             self.sequences.append(usable)
         keep = [i for i, seqs in enumerate(self.sequences) if seqs and ratios[i] > 0]

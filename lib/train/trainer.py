@@ -47,7 +47,19 @@ from lib.models.iimf.checkpoint import NET_TYPE, check_state_dict, checkpoint_di
 from .actor import TBSITrackActor
 
 FILE_LOG = logging.getLogger("lib.train.log")   # the trainer's lines for the text log
+DATA_LOG = logging.getLogger("lib.data")        # data pipeline warnings (unreadable frames ...)
 LOG_SOURCES = ("lib.train.log", "lib.data")     # loggers whose records go to the text log
+
+
+class ConsoleHandler(logging.Handler):
+    """Log records on stderr without breaking tqdm's progress bar."""
+
+    def emit(self, record):
+        try:
+            from tqdm import tqdm
+            tqdm.write(self.format(record), file=sys.stderr)
+        except Exception:  # noqa: BLE001 - logging must never stop training
+            self.handleError(record)
 
 __all__ = [
     "NET_TYPE",
@@ -351,6 +363,10 @@ class Trainer:
         FILE_LOG.setLevel(logging.INFO)
         FILE_LOG.propagate = False  # the console gets these lines from tqdm.write already
         self._log_handler = handler
+        # ... and the data warnings reach the console too, above the progress bar.
+        self._console_handler = ConsoleHandler()
+        self._console_handler.setFormatter(logging.Formatter("warning: %(message)s"))
+        DATA_LOG.addHandler(self._console_handler)
 
     def _open_tensorboard(self):
         if not self.is_main or self._writer is not None:
@@ -381,6 +397,7 @@ class Trainer:
         if self._log_handler is not None:
             for name in LOG_SOURCES:
                 logging.getLogger(name).removeHandler(self._log_handler)
+            DATA_LOG.removeHandler(self._console_handler)
             self._log_handler.close()
             self._log_handler = None
 

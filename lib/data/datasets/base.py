@@ -13,7 +13,6 @@ from __future__ import annotations
 import os
 import re
 import threading
-import warnings
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Iterator, List, Optional, Sequence as Seq, Tuple, Union
@@ -261,6 +260,19 @@ class Sequence:
             yield i, frame
 
     # ---------------- ground truth ----------------
+    @property
+    def gt_path(self) -> Optional[Path]:
+        """The main ground-truth file (None when there is none)."""
+        return next((self.path / f for f, _ in self._layout.gt_files if (self.path / f).is_file()), None)
+
+    def gt_length_problem(self) -> Optional[str]:
+        """A message when the ground truth has another number of rows than there are frames
+        (training and evaluation then use the common prefix), else None."""
+        rows, frames = len(self.ground_truth), self.num_frames
+        if rows == frames:
+            return None
+        return f"{self.gt_path}: {rows} ground-truth rows for {frames} frames; only the first {min(rows, frames)} are used"
+
     def _read_gt(self, candidates, required: bool, what: str) -> Optional[np.ndarray]:
         for fname, fmt in candidates:
             p = self.path / fname
@@ -350,23 +362,6 @@ class Sequence:
         return self._label("cover")
 
     # ---------------- checks ----------------
-    def validate(self, check_images: bool = False) -> None:
-        """Eagerly run every check: frame folders and counts, GT parse, first box, GT length
-        (a mismatch with the frame count is a warning: evaluation uses the common prefix);
-        with ``check_images`` also decode the first frame pair."""
-        n = self.num_frames
-        self.init_box
-        if len(self.ground_truth) != n:
-            warnings.warn(
-                f"{self.dataset}: sequence {self.name!r}: {len(self.ground_truth)} ground-truth rows "
-                f"for {n} frames",
-                stacklevel=2,
-            )
-        self.gt_rgb, self.gt_tir
-        if check_images:
-            self.read_frame(0)
-
-
 # --------------------------------------------------------------------------------------------
 # Dataset
 # --------------------------------------------------------------------------------------------

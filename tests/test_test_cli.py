@@ -65,7 +65,7 @@ def test_seed_command_end_to_end_and_resume(workspace, capsys):
     proc = subprocess.run(cmd, cwd=workspace, capture_output=True, text=True, timeout=300)
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert "running on the CPU" in proc.stderr or "cuda" in proc.stdout
-    assert "with 2 worker processes" in proc.stdout
+    assert "with up to 2 worker processes" in proc.stdout
     out = results_of(save)
     ds = get_dataset("lasher_test", workspace / "DATA" / "lasher")
     assert len(ds) == 3

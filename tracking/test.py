@@ -122,7 +122,8 @@ def run(args) -> int:
         OnnxRuntimeNet(model_file, threads=1).check_config(cfg, config_name)  # one clear error, not one per worker
         variant = "onnxruntime"
     else:
-        checkpoint = find_checkpoint(settings.save_dir, config_name, epoch, args.tracker_name, args.checkpoint)
+        checkpoint = find_checkpoint(settings.save_dir, config_name, epoch, args.tracker_name, args.checkpoint,
+                                     config_arg=args.tracker_param)
         model_file = checkpoint
         variant = None if args.precision == "fp32" else args.precision
     run_id = epoch if (args.epoch is not None and args.epoch != int(cfg.TEST.EPOCH)) else None
@@ -163,7 +164,7 @@ def run(args) -> int:
     print(f"dataset     {dataset_name}: {len(dataset)} sequences in {root}"
           + (f"; only {sequences[0]!r}" if sequences else ""))
     where = ", ".join(devices)
-    print(f"running on  {where}" + (f" with {threads} worker processes" if threads > 1 else " in this process"))
+    print(f"running on  {where}" + (f" with up to {threads} worker processes" if threads > 1 else " in this process"))
     print(f"results     {out_dir}", flush=True)
 
     factory = NetTrackerFactory(cfg, None if checkpoint is None else str(checkpoint), precision=args.precision,

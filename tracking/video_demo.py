@@ -76,7 +76,7 @@ def main(argv=None):
         config_name = Path(args.tracker_param).stem
         epoch = cfg.TEST.EPOCH if args.epoch is None else args.epoch
         checkpoint = None if args.backend == "onnxruntime" else find_checkpoint(
-            args.save_dir, config_name, epoch, args.tracker_name, args.checkpoint)
+            args.save_dir, config_name, epoch, args.tracker_name, args.checkpoint, config_arg=args.tracker_param)
         rgb, tir = FrameSource(args.rgb, "RGB"), FrameSource(args.tir, "TIR")
         frames = paired_frames(rgb, tir)
         box = initial_box(args)

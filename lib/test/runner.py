@@ -80,7 +80,7 @@ def default_checkpoint_paths(save_dir: PathLike, config_name: str, epoch: int,
 
 
 def find_checkpoint(save_dir: PathLike, config_name: str, epoch: int, script: str = "tbsi_track",
-                    checkpoint: Optional[PathLike] = None) -> Path:
+                    checkpoint: Optional[PathLike] = None, config_arg: Optional[str] = None) -> Path:
     """The checkpoint to test: ``checkpoint`` if given (must exist), else the first existing
     default path; FileNotFoundError naming every path tried."""
     if checkpoint is not None:
@@ -95,8 +95,8 @@ def find_checkpoint(save_dir: PathLike, config_name: str, epoch: int, script: st
     listing = "\n  ".join(str(p) for p in tried)
     raise FileNotFoundError(
         f"no checkpoint for config {config_name!r} epoch {epoch}; tried:\n  {listing}\n"
-        f"Train it (python tracking/train.py --script {script} --config {config_name} --save_dir "
-        f"./output/{config_name} ...), put an official checkpoint at one of these paths, or pass "
+        f"Train it (python tracking/train.py --script {script} --config {config_arg or config_name} --save_dir "
+        f"{save_dir} ...), put an official checkpoint at one of these paths, or pass "
         f"--checkpoint PATH (--epoch N picks another epoch).")
 
 

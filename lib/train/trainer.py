@@ -296,6 +296,11 @@ class Trainer:
             torch.cuda.set_device(self.device)
             torch.backends.cudnn.benchmark = True
         self.num_workers = int(cfg.TRAIN.NUM_WORKER if num_workers is None else num_workers)
+        cpus = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+        self.workers_note = ""
+        if self.num_workers > cpus:  # more loader processes than CPUs only adds memory and contention
+            self.workers_note = f" (TRAIN.NUM_WORKER {self.num_workers} capped at the {cpus} CPUs here)"
+            self.num_workers = cpus
         self.max_epochs = int(cfg.TRAIN.EPOCH)
         self.batch_size = int(cfg.TRAIN.BATCH_SIZE)
         total = int(cfg.DATA.TRAIN.SAMPLE_PER_EPOCH)
@@ -628,7 +633,7 @@ class Trainer:
         n_params = sum(p.numel() for p in self.net.parameters())
         self.log(f"config {self.config_name}: {n_params:,} parameters, device {self.device}, "
                  f"{self.world_size} process(es), batch {self.batch_size} per process, "
-                 f"{self.batches_per_epoch} iterations per epoch, {self.num_workers} data worker(s) per process, "
+                 f"{self.batches_per_epoch} iterations per epoch, {self.num_workers} data worker(s) per process{self.workers_note}, "
                  f"gradient clipping {'at ' + str(self.grad_clip) if self.clip_active else 'off'}, lr: {self._lr_text()}")
         self.log(f"checkpoints: {self.ckpt_dir}; log: {self.log_path}; tensorboard: {self.tb_dir}")
         t_start = time.time()

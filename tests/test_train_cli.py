@@ -125,3 +125,19 @@ def test_benchmark_training_runs(tmp_path, capsys):
     import json
     res = json.loads(out_json.read_text())
     assert set(res["data"]) == {"0", "1"} and res["model"] > 0 and res["end_to_end"]["samples_per_s"] > 0
+
+
+def test_a_data_error_found_in_the_workers_is_one_line(tmp_path, capfd):
+    """An error that only the training processes find (here: a TIR frame missing) is printed once,
+    without torchrun's failure report."""
+    from lib.data.synthetic import generate_dataset
+    data = tmp_path / "data"
+    generate_dataset(data / "lasher", n_train=2, n_test=0, frames=24, size=(96, 80), seed=1, traps=False)
+    seq = sorted(p for p in (data / "lasher" / "trainingset").iterdir() if p.is_dir())[0]
+    sorted((seq / "infrared").iterdir())[-1].unlink()
+    code = main(["--config", "tiny_demo", "--mode", "multiple", "--nproc_per_node", "2", "--save_dir",
+                 str(tmp_path / "out"), "--data_dir", str(data)])
+    err = capfd.readouterr().err
+    assert code == 2, err
+    assert "RGB and TIR frame counts differ" in err and "training failed with the error above" in err
+    assert "Root Cause" not in err and "Traceback" not in err

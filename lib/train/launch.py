@@ -148,6 +148,9 @@ def _run_torchrun(cmd: List[str]) -> int:
             print("training stopped; rerun the same command to resume from the last checkpoint",
                   file=sys.stderr, flush=True)
             return 130
+        if codes == {2}:  # a user error (data, config): the worker printed it as one line above
+            print("training failed with the error above", file=sys.stderr, flush=True)
+            return 2
         print(f"training failed: {e}", file=sys.stderr, flush=True)
         return 1
     return 0

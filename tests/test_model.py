@@ -202,6 +202,16 @@ def test_missing_pretrained_file_names_path_and_readme(tiny_cfg):
         build_iimf(tiny_cfg, training=True)
 
 
+
+def test_pretrained_file_is_looked_up_in_the_pretrained_networks_folder(tiny_cfg, tmp_path):
+    from lib.models.iimf.checkpoint import pretrained_path
+    tiny_cfg.MODEL.PRETRAIN_FILE = "weights.pth"
+    (tmp_path / "weights.pth").write_bytes(b"x")
+    assert pretrained_path(tiny_cfg, tmp_path) == tmp_path / "weights.pth"
+    with pytest.raises(FileNotFoundError, match=f"{tmp_path / 'elsewhere' / 'weights.pth'}"):
+        pretrained_path(tiny_cfg, tmp_path / "elsewhere")
+
+
 def test_batched_query_only_forward_equals_the_per_stream_reference(tiny_cfg):
     from lib.models.iimf.reference import reference_forward
     torch.manual_seed(1)

@@ -148,7 +148,8 @@ def _run_torchrun(cmd: List[str]) -> int:
             print("training stopped; rerun the same command to resume from the last checkpoint",
                   file=sys.stderr, flush=True)
             return 130
-        if codes == {2}:  # a user error (data, config): the worker printed it as one line above
+        if 2 in codes and codes <= {2, 130, 143, -2, -15}:
+            # a user error (data, config) that a worker printed as one line above; torchrun stopped the others
             print("training failed with the error above", file=sys.stderr, flush=True)
             return 2
         print(f"training failed: {e}", file=sys.stderr, flush=True)
@@ -164,7 +165,7 @@ def _check_args(args) -> None:
     from lib.config import load_config
     from lib.models.iimf import build_iimf
     from lib.models.iimf.checkpoint import pretrained_path
-    from .trainer import resolve_dataset_root
+    from .trainer import pretrained_dir, resolve_dataset_root
 
     if args.script not in SCRIPTS:
         raise ValueError(f"--script {args.script!r} is not supported (choose {', '.join(SCRIPTS)})")
@@ -174,7 +175,7 @@ def _check_args(args) -> None:
     for name in cfg.DATA.TRAIN.DATASETS_NAME:
         resolve_dataset_root(name, args.data_dir)
     if cfg.MODEL.PRETRAIN_FILE:
-        pretrained_path(cfg)
+        pretrained_path(cfg, pretrained_dir(args.data_dir))
 
 
 def main(argv: Optional[List[str]] = None) -> int:
@@ -186,9 +187,8 @@ def main(argv: Optional[List[str]] = None) -> int:
             return run_training(args)
     except (FileNotFoundError, ValueError) as e:
         # user errors (config, data or pretrained paths): a message, not a traceback
-        if args.worker and int(os.environ.get("RANK", 0)) != 0:
-            return 2
-        print(f"error: {e}", file=sys.stderr, flush=True)
+        rank = int(os.environ.get("RANK", 0)) if args.worker else 0
+        print(f"error{f' on rank {rank}' if rank else ''}: {e}", file=sys.stderr, flush=True)
         return 2
     cmd = torchrun_command(args)
     print("launching: " + " ".join(cmd), flush=True)

@@ -169,6 +169,13 @@ def clip_active(grad_clip_norm: float, amp: bool, fix_grad_clip_amp: bool = Fals
 # --------------------------------------------------------------------------------------------
 # Data
 # --------------------------------------------------------------------------------------------
+def pretrained_dir(data_dir=None) -> str:
+    """The ``pretrained_networks`` folder of the training settings ("" when unset: the repository's)."""
+    from lib.train.admin.environment import env_settings
+
+    return env_settings(data_dir=data_dir).pretrained_networks
+
+
 def resolve_dataset_root(name: str, data_dir=None) -> Path:
     """Root folder of training dataset ``name`` (as in DATA.TRAIN.DATASETS_NAME).
 
@@ -334,7 +341,8 @@ class Trainer:
         torch.manual_seed(self.seed)
         if net is None:
             from lib.models.iimf import build_iimf
-            net = build_iimf(cfg, training=True)
+            folder = pretrained_dir(data_dir) if cfg.MODEL.PRETRAIN_FILE else None
+            net = build_iimf(cfg, training=True, pretrained_dir=folder)
         self.net = net.to(self.device)
         self.net.train()
         self.optimizer, self.scheduler = build_optimizer(self.net, cfg)

@@ -106,20 +106,23 @@ def resize_pos_embed(pos_embed, grid, num_prefix_tokens=1):
     return patch.flatten(2).transpose(1, 2)
 
 
-def pretrained_path(cfg):
-    """The file MODEL.PRETRAIN_FILE names (absolute, or under pretrained_models/); error if missing."""
+def pretrained_path(cfg, folder=None):
+    """The file MODEL.PRETRAIN_FILE names: absolute, or under ``folder`` (the ``pretrained_networks``
+    setting of local.py; default the repository's pretrained_models/); error if missing."""
     from lib.config import REPO_ROOT
     name = Path(cfg.MODEL.PRETRAIN_FILE)
-    path = name if name.is_absolute() or name.is_file() else REPO_ROOT / "pretrained_models" / name
+    folder = Path(folder) if folder else REPO_ROOT / "pretrained_models"
+    path = name if name.is_absolute() or name.is_file() else folder / name
     if not path.is_file():
         raise FileNotFoundError(f"pretrained weights {path} (MODEL.PRETRAIN_FILE) not found; {README_HINT}, "
                                 f"or set MODEL.PRETRAIN_FILE: '' to start from random weights")
     return path
 
 
-def load_pretrained(net, cfg):
-    """Initialise for training: a whole-model SOT checkpoint, or ImageNet ViT weights for the backbone."""
-    path = pretrained_path(cfg)
+def load_pretrained(net, cfg, folder=None):
+    """Initialise for training: a whole-model SOT checkpoint, or ImageNet ViT weights for the backbone
+    (the file of ``pretrained_path(cfg, folder)``)."""
+    path = pretrained_path(cfg, folder)
     if cfg.TRAIN.SOT_PRETRAIN:
         state, dropped = convert_official_state_dict(_read_state_dict(path, ("net",)))
         target, prefix = net, ""

@@ -118,8 +118,9 @@ class IIMFTrack(nn.Module):
                 "offset_map": offset_map}
 
 
-def build_iimf(cfg, training=False):
-    """The IIMF network for a config; training=True also loads MODEL.PRETRAIN_FILE (if set)."""
+def build_iimf(cfg, training=False, pretrained_dir=None):
+    """The IIMF network for a config; training=True also loads MODEL.PRETRAIN_FILE (if set), looked
+    up in ``pretrained_dir`` (default the repository's pretrained_models/)."""
     bb = cfg.MODEL.BACKBONE
     if cfg.MODEL.HEAD.TYPE != "CENTER":
         raise ValueError(f"MODEL.HEAD.TYPE {cfg.MODEL.HEAD.TYPE!r} is not supported (only 'CENTER')")
@@ -135,5 +136,5 @@ def build_iimf(cfg, training=False):
     net = IIMFTrack(backbone, cfg.MODEL.HEAD.NUM_CHANNELS)
     if training and cfg.MODEL.PRETRAIN_FILE:
         from .checkpoint import load_pretrained
-        load_pretrained(net, cfg)
+        load_pretrained(net, cfg, pretrained_dir)
     return net

@@ -122,6 +122,19 @@ def test_own_checkpoint_round_trip_and_dead_keys_dropped(tiny_cfg, tmp_path, cap
         assert torch.equal(other.state_dict()[key], value)
 
 
+def test_legacy_checkpoints_load_and_junk_files_are_named(tiny_cfg, tmp_path):
+    from lib.models.iimf.checkpoint import check_checkpoint_for_config
+    net = build_iimf(tiny_cfg)
+    legacy = tmp_path / "legacy.pth.tar"  # the pre-1.6 torch.save format cannot be memory-mapped
+    torch.save({"net": net.state_dict()}, legacy, _use_new_zipfile_serialization=False)
+    check_checkpoint_for_config(tiny_cfg, legacy)
+    load_official_checkpoint(build_iimf(tiny_cfg), legacy, verbose=False)
+    junk = tmp_path / "junk.pth.tar"
+    junk.write_text("not weights")
+    with pytest.raises(RuntimeError, match=f"cannot read checkpoint {junk}: not a PyTorch checkpoint, or a truncated one$"):
+        check_checkpoint_for_config(tiny_cfg, junk)
+
+
 def test_tiny_model_shapes_follow_the_config(tiny_cfg):
     net = build_iimf(tiny_cfg).eval()
     z = torch.randn(2, 3, 64, 64)

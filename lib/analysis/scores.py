@@ -28,6 +28,9 @@ def score_tracker(protocol, name, results_dir, seq_names, gts):
                             f"<save_dir>/test/tracking_results/...: pass the --save_dir you gave test.py, "
                             f"or --results_dir DIR)")
     paths = [results_dir / f"{seq}.txt" for seq in seq_names]
+    if not any(p.is_file() for p in paths) and (results_dir / protocol.dataset).is_dir():
+        raise AnalysisError(f"{results_dir}: no result files of tracker '{name}' here, but a "
+                            f"{protocol.dataset}/ folder: pass {results_dir / protocol.dataset}")
     return score_boxes(protocol, name, (read_box_file(path) for path in paths), gts, map(str, paths))
 
 

@@ -475,7 +475,8 @@ class Trainer:
                              + "; ".join(diff[:8]) + (" ..." if len(diff) > 8 else ""))
             if ckpt.get("world_size", self.world_size) != self.world_size:
                 self.log(f"note: resuming with {self.world_size} process(es); the checkpoint was written by a run "
-                         f"with {ckpt.get('world_size')}")
+                         f"with {ckpt.get('world_size')}: each process now draws {self.samples_per_rank} samples per "
+                         f"epoch ({self.batches_per_epoch} iterations of {self.batch_size})")
         return int(ckpt["epoch"])
 
     def maybe_resume(self) -> int:

@@ -42,6 +42,7 @@ def test_report_has_speeds_scores_and_deviations(data_and_checkpoint, tmp_path, 
     assert plain["same_crops"]["frames"] == int8["own_tracking"]["frames"] == frames
     assert plain["same_crops"]["max_px"] < 1e-2           # the original's arithmetic: float32 noise only
     assert 0 < int8["same_crops"]["max_px"]               # another kernel really ran
+    assert 0 <= int8["rechecked_frames"] <= 1 and "rechecked_frames" not in plain   # as test.py runs int8
     assert report["crop_moved_1px"]["frames"] == frames and report["crop_moved_1px"]["max_px"] > 0
     printed = capsys.readouterr().out
     assert "same crops" in printed and "crop moved by 1 px" in printed

@@ -109,3 +109,43 @@ def test_bf16_on_a_cpu_without_native_bf16_says_to_use_int8(net_and_inputs, monk
     monkeypatch.setattr(inference, "bf16_fast_on_cpu", lambda: False)
     with pytest.warns(UserWarning, match="no native bfloat16.*use int8"):
         prepare_for_inference(copy.deepcopy(net_and_inputs[0]), "bf16", "cpu")
+
+
+class _FixedMaps(torch.nn.Module):
+    """A stand-in network returning fixed head maps (and counting its calls)."""
+
+    def __init__(self, score_map, size=0.1):
+        super().__init__()
+        self.score_map, self.size, self.calls = score_map, size, 0
+
+    def forward(self, template, search, return_features=False):
+        self.calls += 1
+        return {"score_map": self.score_map, "size_map": torch.full((1, 2, 4, 4), self.size),
+                "offset_map": torch.zeros(1, 2, 4, 4)}
+
+
+def test_tie_check_recomputes_only_the_undecided_frames():
+    from lib.test.tracker import TieCheckedNet
+    window = torch.ones(1, 1, 4, 4)
+    decided = torch.zeros(1, 1, 4, 4)
+    decided[0, 0, 1, 1], decided[0, 0, 2, 2] = 0.9, 0.8      # best two cells 0.1 apart
+    undecided = decided.clone()
+    undecided[0, 0, 2, 2] = 0.895                             # 0.005 apart
+    exact = _FixedMaps(decided, size=0.3)
+    for fast_map, expect_exact in ((decided, False), (undecided, True)):
+        fast = _FixedMaps(fast_map)
+        net = TieCheckedNet(fast, exact, window, margin=0.02)
+        out = net(template=None, search=None)
+        assert fast.calls == 1 and net.frames == 1 and net.rechecked == int(expect_exact)
+        assert float(out["size_map"][0, 0, 0, 0]) == pytest.approx(0.3 if expect_exact else 0.1)
+    assert exact.calls == 1
+
+
+def test_fast_network_is_tie_checked_unless_asked_not_to(tiny_cfg, net_and_inputs):
+    from lib.test.tracker import TIE_MARGINS, TieCheckedNet, fast_network
+    net = net_and_inputs[0]
+    checked = fast_network(copy.deepcopy(net), tiny_cfg, "int8", "cpu")
+    assert isinstance(checked, TieCheckedNet) and checked.margin == TIE_MARGINS["int8"]
+    assert tuple(checked.window.shape[-2:]) == (8, 8)        # search 128 / stride 16
+    assert not isinstance(fast_network(copy.deepcopy(net), tiny_cfg, "int8", "cpu", tie_check=False), TieCheckedNet)
+    assert not isinstance(fast_network(copy.deepcopy(net), tiny_cfg, "fp32", "cpu"), TieCheckedNet)

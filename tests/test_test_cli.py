@@ -261,6 +261,10 @@ def test_fast_paths_get_their_own_folders(workspace, tmp_path, capsys):
 
     assert cli_main(["tbsi_track", CONFIG, "--precision", "int8", *common]) == 0
     assert len(np.loadtxt(results_of(tmp_path, param=f"{CONFIG}_int8") / f"{name}.txt", delimiter=",")) == 6
+    assert cli_main(["tbsi_track", CONFIG, "--precision", "int8", "--no_tie_check", *common]) == 0
+    assert len(np.loadtxt(results_of(tmp_path, param=f"{CONFIG}_int8_unchecked") / f"{name}.txt", delimiter=",")) == 6
+    assert cli_main(["tbsi_track", CONFIG, "--no_tie_check", *common]) == 2
+    assert "--no_tie_check applies to the fast paths" in capsys.readouterr().err
 
     assert cli_main(["tbsi_track", CONFIG, "--backend", "onnxruntime", *common]) == 2
     assert "--onnx" in capsys.readouterr().err

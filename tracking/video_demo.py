@@ -61,6 +61,8 @@ def main(argv=None):
     parser.add_argument("--precision", default="fp32", choices=PRECISIONS,
                         help="fp32 (default): the exact path; bf16 (CPU with bf16 support, GPU), fp16 (GPU), "
                              "int8 (CPU): opt-in fast paths")
+    parser.add_argument("--no_tie_check", action="store_true",
+                        help="fast paths: do not recompute exactly the frames the fast path leaves undecided")
     parser.add_argument("--backend", default="torch", choices=BACKENDS,
                         help="torch (default) or onnxruntime (runs the model given with --onnx)")
     parser.add_argument("--onnx", help="model exported by tracking/export_onnx.py (--backend onnxruntime)")
@@ -81,7 +83,7 @@ def main(argv=None):
         frames = paired_frames(rgb, tir)
         box = initial_box(args)
         tracker = build_tracker(cfg, checkpoint, args.device, precision=args.precision, backend=args.backend,
-                                onnx=args.onnx)
+                                onnx=args.onnx, tie_check=not args.no_tie_check)
         if args.backend == "onnxruntime":
             tracker.net.check_config(cfg, config_name)
             print(f"model {args.onnx} on onnxruntime")

@@ -257,19 +257,20 @@ class DatasetSpec:
 @dataclass(frozen=True)
 class NetTrackerFactory:
     """``IIMFTracker`` for ``cfg`` with the weights of ``checkpoint`` on a given device
-    (``precision``/``backend``/``onnx`` as in ``lib.test.tracker.build_network``)."""
+    (``precision``/``backend``/``onnx``/``tie_check`` as in ``lib.test.tracker.build_network``)."""
 
     cfg: dict
     checkpoint: Optional[str]
     precision: str = "fp32"
     backend: str = "torch"
     onnx: Optional[str] = None
+    tie_check: bool = True
 
     def __call__(self, device):
         from lib.test.tracker import build_tracker
 
         return build_tracker(self.cfg, self.checkpoint, device, precision=self.precision, backend=self.backend,
-                             onnx=self.onnx)
+                             onnx=self.onnx, tie_check=self.tie_check)
 
 
 # ==========================================================================================

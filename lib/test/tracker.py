@@ -23,6 +23,7 @@ Constants (mean, std, window) are created once on the tracker's device.
 """
 from __future__ import annotations
 
+import copy
 import inspect
 import math
 from typing import Optional, Sequence
@@ -34,8 +35,8 @@ from lib.models.iimf.inference import PRECISIONS, prepare_for_inference
 from lib.utils.boxes import cal_bbox, clip_box, map_box_back
 from lib.utils.crops import sample_target
 
-__all__ = ["hann1d", "hann2d", "cal_bbox", "IIMFTracker", "build_network", "build_tracker", "resolve_device",
-           "PRECISIONS", "BACKENDS"]
+__all__ = ["hann1d", "hann2d", "cal_bbox", "IIMFTracker", "TieCheckedNet", "build_network", "build_tracker",
+           "fast_network", "resolve_device", "PRECISIONS", "BACKENDS", "TIE_MARGINS"]
 
 CLIP_MARGIN = 10
 
@@ -165,16 +166,58 @@ class IIMFTracker:
 
 
 BACKENDS = ("torch", "onnxruntime")
+# Fast paths: the exact network re-runs a frame whose windowed response has its two best cells
+# closer than this (the fast path's error could swap them and move the box by a whole cell).
+# About 4x the largest response error measured for each precision (int8 3e-3, bf16 1.3e-3).
+TIE_MARGINS = {"bf16": 0.005, "fp16": 0.005, "int8": 0.02}
+
+
+class TieCheckedNet(torch.nn.Module):
+    """A fast-path network whose undecided frames are recomputed by the exact network.
+
+    ``forward`` runs ``fast``; when the two highest cells of ``window * score_map`` differ by less
+    than ``margin``, it returns ``exact``'s outputs for the same inputs instead. ``frames`` and
+    ``rechecked`` count calls and recomputations."""
+
+    def __init__(self, fast, exact, window: torch.Tensor, margin: float):
+        super().__init__()
+        self.fast, self.exact = fast, exact
+        self.register_buffer("window", window, persistent=False)
+        self.margin = float(margin)
+        self.frames = self.rechecked = 0
+
+    def forward(self, template, search, return_features=False):
+        out = self.fast(template=template, search=search, return_features=return_features)
+        best_two = (self.window * out["score_map"]).flatten(1).topk(2, dim=1).values
+        self.frames += 1
+        if bool((best_two[:, 0] - best_two[:, 1] < self.margin).any()):
+            self.rechecked += 1
+            out = self.exact(template=template, search=search, return_features=return_features)
+        return out
+
+
+def fast_network(net, cfg, precision: str, device, tie_check: bool = True) -> torch.nn.Module:
+    """``net`` (an eval-mode IIMFTrack) as the tracker's network for ``precision``: the exact path
+    for fp32, else the fast path, checked by a float32 copy on undecided frames (TieCheckedNet)
+    unless ``tie_check`` is False."""
+    device = resolve_device(device)
+    if precision == "fp32" or not tie_check:
+        return prepare_for_inference(net, precision, device)
+    exact = prepare_for_inference(copy.deepcopy(net), "fp32", device)
+    fast = prepare_for_inference(net, precision, device)
+    window = hann2d(int(cfg.TEST.SEARCH_SIZE) // int(cfg.MODEL.BACKBONE.STRIDE)).to(device)
+    return TieCheckedNet(fast, exact, window, TIE_MARGINS[precision])
 
 
 def build_network(cfg, checkpoint=None, device=None, precision: str = "fp32", backend: str = "torch",
-                  onnx=None, verbose: bool = False):
+                  onnx=None, verbose: bool = False, tie_check: bool = True):
     """The network the tracker runs, on ``device``.
 
     ``backend="torch"``: ``build_iimf(cfg)`` with the weights of ``checkpoint`` (official
     ``{'net': state_dict}`` format, which our training writes too), prepared for inference:
     ``precision="fp32"`` is the exact path (the official arithmetic, nothing folded or
-    approximated), ``bf16``/``fp16``/``int8`` are the opt-in fast paths.
+    approximated), ``bf16``/``fp16``/``int8`` are the opt-in fast paths (with ``tie_check``, frames
+    whose best two cells the fast path cannot tell apart are recomputed exactly; see TIE_MARGINS).
     ``backend="onnxruntime"``: the exported ONNX file ``onnx`` (tracking/export_onnx.py; float32).
     """
     device = resolve_device(device)
@@ -204,12 +247,13 @@ def build_network(cfg, checkpoint=None, device=None, precision: str = "fp32", ba
     if checkpoint is None:
         raise ValueError("no checkpoint given")
     load_official_checkpoint(net, checkpoint, verbose=verbose)
-    return prepare_for_inference(net.eval(), precision, device)
+    return fast_network(net.eval(), cfg, precision, device, tie_check=tie_check)
 
 
 def build_tracker(cfg, checkpoint=None, device=None, precision: str = "fp32", backend: str = "torch",
-                  onnx=None, verbose: bool = False) -> IIMFTracker:
+                  onnx=None, verbose: bool = False, tie_check: bool = True) -> IIMFTracker:
     """``IIMFTracker`` around ``build_network(...)`` (see there) on ``device``."""
     device = resolve_device(device)
-    net = build_network(cfg, checkpoint, device, precision=precision, backend=backend, onnx=onnx, verbose=verbose)
+    net = build_network(cfg, checkpoint, device, precision=precision, backend=backend, onnx=onnx, verbose=verbose,
+                        tie_check=tie_check)
     return IIMFTracker(net, cfg, device)

@@ -89,8 +89,8 @@ def box_deviations(paths, cfg, data_dir, device, max_sequences):
     from lib.analysis.scores import score_boxes, summarize
     from lib.data.datasets import get_dataset
     from lib.test.runner import track_sequence
-    from lib.test.tracker import TIE_MARGINS, IIMFTracker, TieCheckedNet, hann2d
-    window = hann2d(int(cfg.TEST.SEARCH_SIZE) // int(cfg.MODEL.BACKBONE.STRIDE)).to(device)
+    from lib.test.tracker import TIE_MARGINS, IIMFTracker, TieCheckedNet, response_window
+    window = response_window(cfg).to(device)
     paths = {name: TieCheckedNet(fn, paths["exact"], window, TIE_MARGINS[name]) if name in TIE_MARGINS else fn
              for name, fn in paths.items()}  # the fast paths as test.py runs them
     dataset = get_dataset("lasher_test", Path(data_dir) / "lasher" if (Path(data_dir) / "lasher").is_dir()
@@ -200,7 +200,7 @@ def main(argv=None):
         speedup = f"{entry['speedup_vs_plain']:>8.2f}x" if base else f"{'-':>9}"
         print(f"{name:<12} {1000 * median:>10.1f} {1000 * min(ts):>10.1f} {1 / median:>8.2f} {speedup}")
     if deviations:
-        print(f"\nboxes on the synthetic test sequences; deviation = largest coordinate "
+        print("\nboxes on the synthetic test sequences; deviation = largest coordinate "
               "difference from the exact path per frame (px)")
         print(f"{'path':<12} {'SR':>6} {'PR':>6} | {'same crops: max':>15} {'mean':>7} {'<=1px':>7} | "
               f"{'own tracking: max':>17} {'mean':>7} {'<=1px':>7} | {'re-checked':>10}")

@@ -11,7 +11,8 @@ from lib.analysis.protocols import NORM_PRECISION, PRECISION, SUCCESS  # noqa: E
 from lib.analysis.scores import mean_curve, summarize  # noqa: E402
 from lib.utils.io import atomic_write  # noqa: E402
 
-_DATASET_TITLES = {"lasher_test": "LasHeR", "lasher_train": "LasHeR training set", "rgbt234": "RGBT234", "rgbt210": "RGBT210", "gtot": "GTOT"}
+_DATASET_TITLES = {"lasher_test": "LasHeR", "lasher_train": "LasHeR training set", "rgbt234": "RGBT234",
+                   "rgbt210": "RGBT210", "gtot": "GTOT"}
 _CURVE_STYLE = {  # key -> (title, x label, y label, legend place)
     SUCCESS: ("Success plots", "Overlap threshold", "Success rate", "lower left"),
     PRECISION: ("Precision plots", "Location error threshold (pixels)", "Precision", "lower right"),

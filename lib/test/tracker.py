@@ -36,7 +36,7 @@ from lib.utils.boxes import cal_bbox, clip_box, map_box_back
 from lib.utils.crops import sample_target
 
 __all__ = ["hann1d", "hann2d", "cal_bbox", "IIMFTracker", "TieCheckedNet", "build_network", "build_tracker",
-           "fast_network", "resolve_device", "PRECISIONS", "BACKENDS", "TIE_MARGINS"]
+           "fast_network", "response_window", "resolve_device", "PRECISIONS", "BACKENDS", "TIE_MARGINS"]
 
 CLIP_MARGIN = 10
 
@@ -52,6 +52,11 @@ def hann2d(size: int) -> torch.Tensor:
     """Outer product of two ``hann1d(size)`` windows, shape (1, 1, size, size), float32 (CPU)."""
     h = hann1d(size)
     return h.reshape(1, 1, -1, 1) * h.reshape(1, 1, 1, -1)
+
+
+def response_window(cfg) -> torch.Tensor:
+    """``hann2d`` of the score map size of a config, ``TEST.SEARCH_SIZE // MODEL.BACKBONE.STRIDE``."""
+    return hann2d(int(cfg.TEST.SEARCH_SIZE) // int(cfg.MODEL.BACKBONE.STRIDE))
 
 
 def resolve_device(device) -> torch.device:
@@ -96,7 +101,7 @@ class IIMFTracker:
                              f"{len(mean)} and {len(std)}")
         self.mean = torch.tensor(mean, dtype=torch.float32).view(1, 6, 1, 1).to(self.device)
         self.std = torch.tensor(std, dtype=torch.float32).view(1, 6, 1, 1).to(self.device)
-        self.window = hann2d(self.feat_size).to(self.device)
+        self.window = response_window(cfg).to(self.device)
         try:
             params = inspect.signature(self.net.forward).parameters
         except (TypeError, ValueError):
@@ -205,8 +210,7 @@ def fast_network(net, cfg, precision: str, device, tie_check: bool = True) -> to
         return prepare_for_inference(net, precision, device)
     exact = prepare_for_inference(copy.deepcopy(net), "fp32", device)
     fast = prepare_for_inference(net, precision, device)
-    window = hann2d(int(cfg.TEST.SEARCH_SIZE) // int(cfg.MODEL.BACKBONE.STRIDE)).to(device)
-    return TieCheckedNet(fast, exact, window, TIE_MARGINS[precision])
+    return TieCheckedNet(fast, exact, response_window(cfg).to(device), TIE_MARGINS[precision])
 
 
 def build_network(cfg, checkpoint=None, device=None, precision: str = "fp32", backend: str = "torch",

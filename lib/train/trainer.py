@@ -46,6 +46,21 @@ from lib.data.sampler import TrackingSampler
 from lib.models.iimf.checkpoint import NET_TYPE, check_state_dict, checkpoint_dir, checkpoint_path
 from .actor import TBSITrackActor
 
+__all__ = [
+    "NET_TYPE",
+    "Trainer",
+    "param_groups",
+    "build_optimizer",
+    "clip_active",
+    "build_train_sampler",
+    "make_loader",
+    "resolve_dataset_root",
+    "checkpoint_dir",
+    "checkpoint_path",
+    "find_latest_checkpoint",
+    "TrainingInterrupted",
+]
+
 FILE_LOG = logging.getLogger("lib.train.log")   # the trainer's lines for the text log
 DATA_LOG = logging.getLogger("lib.data")        # data pipeline warnings (unreadable frames ...)
 LOG_SOURCES = ("lib.train.log", "lib.data")     # loggers whose records go to the text log
@@ -61,20 +76,6 @@ class ConsoleHandler(logging.Handler):
         except Exception:  # noqa: BLE001 - logging must never stop training
             self.handleError(record)
 
-__all__ = [
-    "NET_TYPE",
-    "Trainer",
-    "param_groups",
-    "build_optimizer",
-    "clip_active",
-    "build_train_sampler",
-    "make_loader",
-    "resolve_dataset_root",
-    "checkpoint_dir",
-    "checkpoint_path",
-    "find_latest_checkpoint",
-    "TrainingInterrupted",
-]
 
 _CKPT_RE = re.compile(r"^" + NET_TYPE + r"_ep(\d+)\.pth\.tar$")
 

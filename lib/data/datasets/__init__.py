@@ -39,8 +39,12 @@ def dataset_key(name: str, lasher_split: str = "test") -> str:
     key = str(name).strip().lower().replace("-", "_")
     if key.startswith("lasher"):
         rest = key[len("lasher"):]
-        split = "test" if "test" in rest else "train" if "train" in rest else lasher_split if not rest.strip("_") else None
-        key = f"lasher_{split}" if split else key
+        if "test" in rest:
+            key = "lasher_test"
+        elif "train" in rest:
+            key = "lasher_train"
+        elif not rest.strip("_"):
+            key = f"lasher_{lasher_split}"
     if key not in DATASETS:
         raise ValueError(f"unknown dataset {name!r}; choose one of {', '.join(DATASETS)}")
     return key

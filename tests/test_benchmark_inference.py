@@ -17,7 +17,7 @@ import benchmark_inference  # noqa: E402
 @pytest.fixture(scope="module")
 def data_and_checkpoint(tmp_path_factory):
     root = tmp_path_factory.mktemp("bench")
-    generate_dataset(root / "data", n_train=0, n_test=2, frames=6, size=(160, 128), seed=5, traps=False)
+    generate_dataset(root / "data", n_train=1, n_test=2, frames=6, size=(160, 128), seed=5, traps=False)
     torch.manual_seed(1)
     ckpt = root / "tiny.pth.tar"
     torch.save({"net": build_iimf(load_config("tiny_demo")).state_dict()}, ckpt)

@@ -6,6 +6,7 @@ import torch
 
 from lib.models.iimf import build_iimf
 from lib.models.iimf.inference import fold_batchnorm, prepare_for_inference
+from lib.models.iimf.int8 import RangeRecorder, StaticInt8Linear
 
 HEAD_OUTPUTS = ["pred_boxes", "score_map", "size_map", "offset_map"]
 
@@ -23,7 +24,15 @@ def net_and_inputs(tiny_cfg):
     search = [torch.randn(1, 3, 128, 128), torch.randn(1, 3, 128, 128)]
     with torch.no_grad():
         reference = net(template=template, search=search, return_features=False)
+        with RangeRecorder(net.backbone) as recorder:  # int8 calibrated on these inputs, every layer run
+            net(template=template, search=search, return_features=True)
+    net.int8_ranges = recorder.ranges
     return net, template, search, reference
+
+
+def prepared(net, precision):
+    """A prepared copy of the fixture's net (int8 with the fixture's calibration)."""
+    return prepare_for_inference(copy.deepcopy(net), precision, "cpu", int8_ranges=net.int8_ranges)
 
 
 def test_folded_batchnorm_gives_the_same_outputs(net_and_inputs):
@@ -41,7 +50,7 @@ def test_fast_paths_stay_close(net_and_inputs, precision, tolerance):
     """Only the backbone is approximated, so the head maps stay close (bf16 within 4e-4 here; with
     the head in bf16 too the size map was 4e-3 off) and are returned in float32."""
     net, template, search, reference = net_and_inputs
-    fast = prepare_for_inference(copy.deepcopy(net), precision, "cpu")
+    fast = prepared(net, precision)
     with torch.no_grad():
         out = fast(template=template, search=search, return_features=True)
     for key in HEAD_OUTPUTS:
@@ -54,19 +63,19 @@ def test_fast_paths_stay_close(net_and_inputs, precision, tolerance):
 @pytest.mark.parametrize("precision", ["bf16", "int8"])
 def test_fast_paths_approximate_the_backbone_only(net_and_inputs, precision):
     net = net_and_inputs[0]
-    fast = prepare_for_inference(copy.deepcopy(net), precision, "cpu")
+    fast = prepared(net, precision)
     model = getattr(fast, "net", fast)
     head_params = [p for part in (model.tbsi_fuse_search, model.tbsi_fuse_middle, model.box_head)
                    for p in part.parameters()]
     assert head_params and all(p.dtype == torch.float32 for p in head_params)
     head_modules = [m for part in (model.tbsi_fuse_search, model.box_head) for m in part.modules()]
-    assert not any("quantized" in type(m).__module__ for m in head_modules)
+    assert not any(isinstance(m, StaticInt8Linear) for m in head_modules)
     backbone_linears = [m for m in model.backbone.modules() if "Linear" in type(m).__name__]
     if precision == "bf16":
         assert all(m.weight.dtype == torch.bfloat16 for m in backbone_linears)
         assert all(not m.fused_attn for m in model.backbone.modules() if hasattr(m, "fused_attn"))
     else:
-        assert backbone_linears and all("quantized" in type(m).__module__ for m in backbone_linears)
+        assert backbone_linears and all(isinstance(m, StaticInt8Linear) for m in backbone_linears)
 
 
 def test_precision_errors_name_the_problem(net_and_inputs):
@@ -91,7 +100,7 @@ def test_onnx_export_matches_pytorch(net_and_inputs, tiny_cfg, tmp_path):
 
 
 def test_exact_path_runs_linear_layers_on_onednn_with_the_same_outputs(net_and_inputs):
-    from lib.models.iimf.inference import OneDNNLinear, onednn_linear_available
+    from lib.models.iimf.cpu_kernels import OneDNNLinear, onednn_linear_available
     net, template, search, reference = net_and_inputs
     exact = prepare_for_inference(copy.deepcopy(net), "fp32", "cpu")
     swapped = [m for m in exact.modules() if isinstance(m, OneDNNLinear)]
@@ -144,8 +153,9 @@ def test_tie_check_recomputes_only_the_undecided_frames():
 def test_fast_network_is_tie_checked_unless_asked_not_to(tiny_cfg, net_and_inputs):
     from lib.test.tracker import TIE_MARGINS, TieCheckedNet, fast_network
     net = net_and_inputs[0]
-    checked = fast_network(copy.deepcopy(net), tiny_cfg, "int8", "cpu")
+    checked = fast_network(copy.deepcopy(net), tiny_cfg, "int8", "cpu", int8_ranges=net.int8_ranges)
     assert isinstance(checked, TieCheckedNet) and checked.margin == TIE_MARGINS["int8"]
     assert tuple(checked.window.shape[-2:]) == (8, 8)        # search 128 / stride 16
-    assert not isinstance(fast_network(copy.deepcopy(net), tiny_cfg, "int8", "cpu", tie_check=False), TieCheckedNet)
+    assert not isinstance(fast_network(copy.deepcopy(net), tiny_cfg, "int8", "cpu", tie_check=False,
+                                       int8_ranges=net.int8_ranges), TieCheckedNet)
     assert not isinstance(fast_network(copy.deepcopy(net), tiny_cfg, "fp32", "cpu"), TieCheckedNet)

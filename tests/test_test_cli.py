@@ -34,6 +34,10 @@ def cli_main(argv):
         warnings.formatwarning = saved
 
 
+def calibrate_main(argv):
+    return load_cli("calibrate_int8").main(argv)
+
+
 @pytest.fixture(scope="module")
 def workspace(tmp_path_factory):
     from lib.config import load_config
@@ -259,6 +263,10 @@ def test_fast_paths_get_their_own_folders(workspace, tmp_path, capsys):
     boxes += [plain.track(seq.read_frame(i)) for i in range(1, seq.num_frames)]
     np.testing.assert_allclose(exact, boxes, rtol=0, atol=1e-3)
 
+    assert cli_main(["tbsi_track", CONFIG, "--precision", "int8", *common]) == 2   # not calibrated yet
+    assert "calibrate_int8.py" in capsys.readouterr().err
+    assert calibrate_main(["tbsi_track", CONFIG, "--checkpoint", str(ckpt), "--data_dir", str(data / "lasher"),
+                           "--dataset_name", "lasher_test", "--sequences", "1", "--frames", "3"]) == 0
     assert cli_main(["tbsi_track", CONFIG, "--precision", "int8", *common]) == 0
     assert len(np.loadtxt(results_of(tmp_path, param=f"{CONFIG}_int8") / f"{name}.txt", delimiter=",")) == 6
     assert cli_main(["tbsi_track", CONFIG, "--precision", "int8", "--no_tie_check", *common]) == 0

@@ -31,15 +31,36 @@ import torch  # noqa: E402
 
 from lib.config import load_config  # noqa: E402
 from lib.models.iimf import build_iimf, load_official_checkpoint  # noqa: E402
+from lib.data.datasets import get_dataset  # noqa: E402
 from lib.models.iimf.inference import prepare_for_inference  # noqa: E402
+from lib.models.iimf.int8 import RangeRecorder  # noqa: E402
 from lib.models.iimf.reference import ReferenceNet  # noqa: E402
+from lib.test.calibration import calibrate_by_tracking, spread  # noqa: E402
 from lib.utils.io import atomic_write  # noqa: E402
 from lib.utils.profiling import tracking_inputs  # noqa: E402
 
 PATHS = ("plain", "exact", "bf16", "int8", "fp16", "onnxruntime")
 
 
-def build_paths(net, cfg, device, names, threads, workdir):
+def int8_ranges_for(net, cfg, data_dir, template, search):
+    """The int8 path's calibration: tracked frames of the training sequences in ``data_dir`` (as
+    tracking/calibrate_int8.py makes it), or without data the timing inputs."""
+    if data_dir:
+        dataset = _dataset(data_dir, "lasher_train")
+        sequences = [dataset[i] for i in spread(8, len(dataset))]
+        if not sequences:
+            raise ValueError(f"{data_dir}: no training sequences to calibrate the int8 path on")
+        return calibrate_by_tracking(net, cfg, sequences, 30).ranges
+    with RangeRecorder(net.backbone) as recorder, torch.inference_mode():
+        net(template=template, search=search, return_features=False)
+    return recorder.ranges
+
+
+def _dataset(data_dir, name):
+    return get_dataset(name, Path(data_dir) / "lasher" if (Path(data_dir) / "lasher").is_dir() else data_dir)
+
+
+def build_paths(net, cfg, device, names, threads, workdir, int8_ranges=None):
     """name -> callable(template, search) for every requested path that this device supports."""
     paths = {}
     for name in names:
@@ -52,7 +73,8 @@ def build_paths(net, cfg, device, names, threads, workdir):
             paths[name] = OnnxRuntimeNet(tmp, threads=threads, device=device)
         else:
             try:
-                paths[name] = prepare_for_inference(copy.deepcopy(net), name if name != "exact" else "fp32", device)
+                paths[name] = prepare_for_inference(copy.deepcopy(net), name if name != "exact" else "fp32", device,
+                                                    int8_ranges=int8_ranges)
             except ValueError as err:
                 print(f"skipping {name}: {err}")
     return paths
@@ -87,14 +109,12 @@ def box_deviations(paths, cfg, data_dir, device, max_sequences):
     """
     from lib.analysis.protocols import get_protocol
     from lib.analysis.scores import score_boxes, summarize
-    from lib.data.datasets import get_dataset
     from lib.test.runner import track_sequence
     from lib.test.tracker import TIE_MARGINS, IIMFTracker, TieCheckedNet, response_window
     window = response_window(cfg).to(device)
     paths = {name: TieCheckedNet(fn, paths["exact"], window, TIE_MARGINS[name]) if name in TIE_MARGINS else fn
              for name, fn in paths.items()}  # the fast paths as test.py runs them
-    dataset = get_dataset("lasher_test", Path(data_dir) / "lasher" if (Path(data_dir) / "lasher").is_dir()
-                          else data_dir)
+    dataset = _dataset(data_dir, "lasher_test")
     sequences = [dataset[name] for name in list(dataset.names)[:max_sequences]]
     same_crop = {name: [] for name in paths if name != "exact"}
     shifted_crop = []  # the exact path on a crop moved by one pixel: how much boxes depend on the crop
@@ -182,8 +202,9 @@ def main(argv=None):
         print(f"skipping {unsupported}: " + ("needs a GPU" if unsupported == "fp16" else "runs on the CPU only"))
         names.remove(unsupported)
     with tempfile.TemporaryDirectory() as workdir:  # holds the exported ONNX model while it runs
-        paths = build_paths(net, cfg, device, names, args.threads, workdir)
         template, search = tracking_inputs(cfg, device)
+        int8_ranges = int8_ranges_for(net, cfg, args.data_dir, template, search) if "int8" in names else None
+        paths = build_paths(net, cfg, device, names, args.threads, workdir, int8_ranges)
         times = time_paths(paths, template, search, args.runs, device)
         deviations = box_deviations(paths, cfg, args.data_dir, device, args.max_sequences) if args.data_dir else None
     base = statistics.median(times["plain"]) if "plain" in times else None

@@ -89,6 +89,7 @@ def run(args) -> int:
     from lib.config import load_config
     from lib.data.datasets import DatasetError, dataset_key, get_dataset
     from lib.models.iimf.checkpoint import check_checkpoint_for_config
+    from lib.models.iimf.int8 import default_calibration_path, load_calibration
     from lib.test.evaluation.environment import dataset_dir, env_settings
     from lib.test.runner import (DatasetSpec, NetTrackerFactory, check_run_info, find_checkpoint,
                                  results_dir, run_dataset, select_devices)
@@ -159,6 +160,8 @@ def run(args) -> int:
         raise ValueError("--precision int8 runs on the CPU only (--num_gpus 0); on a GPU use fp16 or bf16")
     if checkpoint is not None:  # one clear error here rather than one per worker
         check_checkpoint_for_config(cfg, checkpoint)
+        if args.precision == "int8":
+            load_calibration(default_calibration_path(checkpoint), cfg, checkpoint)
     check_run_info(out_dir, model_file, config_name, {"precision": args.precision, "backend": args.backend})
     if args.backend == "onnxruntime":
         print(f"config      {config_name}")

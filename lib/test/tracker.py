@@ -32,6 +32,7 @@ import numpy as np
 import torch
 
 from lib.models.iimf.inference import PRECISIONS, prepare_for_inference
+from lib.models.iimf.int8 import default_calibration_path, load_calibration
 from lib.utils.boxes import cal_bbox, clip_box, map_box_back
 from lib.utils.crops import sample_target
 
@@ -201,20 +202,20 @@ class TieCheckedNet(torch.nn.Module):
         return out
 
 
-def fast_network(net, cfg, precision: str, device, tie_check: bool = True) -> torch.nn.Module:
+def fast_network(net, cfg, precision: str, device, tie_check: bool = True, int8_ranges=None) -> torch.nn.Module:
     """``net`` (an eval-mode IIMFTrack) as the tracker's network for ``precision``: the exact path
-    for fp32, else the fast path, checked by a float32 copy on undecided frames (TieCheckedNet)
-    unless ``tie_check`` is False."""
+    for fp32, else the fast path (int8 with the calibrated ``int8_ranges``), checked by a float32 copy
+    on undecided frames (TieCheckedNet) unless ``tie_check`` is False."""
     device = resolve_device(device)
     if precision == "fp32" or not tie_check:
-        return prepare_for_inference(net, precision, device)
+        return prepare_for_inference(net, precision, device, int8_ranges=int8_ranges)
     exact = prepare_for_inference(copy.deepcopy(net), "fp32", device)
-    fast = prepare_for_inference(net, precision, device)
+    fast = prepare_for_inference(net, precision, device, int8_ranges=int8_ranges)
     return TieCheckedNet(fast, exact, response_window(cfg).to(device), TIE_MARGINS[precision])
 
 
 def build_network(cfg, checkpoint=None, device=None, precision: str = "fp32", backend: str = "torch",
-                  onnx=None, verbose: bool = False, tie_check: bool = True):
+                  onnx=None, verbose: bool = False, tie_check: bool = True, calibration=None):
     """The network the tracker runs, on ``device``.
 
     ``backend="torch"``: ``build_iimf(cfg)`` with the weights of ``checkpoint`` (official
@@ -222,6 +223,8 @@ def build_network(cfg, checkpoint=None, device=None, precision: str = "fp32", ba
     ``precision="fp32"`` is the exact path (the official arithmetic, nothing folded or
     approximated), ``bf16``/``fp16``/``int8`` are the opt-in fast paths (with ``tie_check``, frames
     whose best two cells the fast path cannot tell apart are recomputed exactly; see TIE_MARGINS).
+    int8 reads its activation ranges from ``calibration`` (default ``<checkpoint name>.int8.pt`` beside the
+    checkpoint; tracking/calibrate_int8.py writes it), made for this config, crop size and checkpoint.
     ``backend="onnxruntime"``: the exported ONNX file ``onnx`` (tracking/export_onnx.py; float32).
     """
     device = resolve_device(device)
@@ -251,13 +254,16 @@ def build_network(cfg, checkpoint=None, device=None, precision: str = "fp32", ba
     if checkpoint is None:
         raise ValueError("no checkpoint given")
     load_official_checkpoint(net, checkpoint, verbose=verbose)
-    return fast_network(net.eval(), cfg, precision, device, tie_check=tie_check)
+    int8_ranges = None
+    if precision == "int8":
+        int8_ranges = load_calibration(calibration or default_calibration_path(checkpoint), cfg, checkpoint)
+    return fast_network(net.eval(), cfg, precision, device, tie_check=tie_check, int8_ranges=int8_ranges)
 
 
 def build_tracker(cfg, checkpoint=None, device=None, precision: str = "fp32", backend: str = "torch",
-                  onnx=None, verbose: bool = False, tie_check: bool = True) -> IIMFTracker:
+                  onnx=None, verbose: bool = False, tie_check: bool = True, calibration=None) -> IIMFTracker:
     """``IIMFTracker`` around ``build_network(...)`` (see there) on ``device``."""
     device = resolve_device(device)
     net = build_network(cfg, checkpoint, device, precision=precision, backend=backend, onnx=onnx, verbose=verbose,
-                        tie_check=tie_check)
+                        tie_check=tie_check, calibration=calibration)
     return IIMFTracker(net, cfg, device)

@@ -21,6 +21,9 @@ import torch
 from torch import nn
 from torch.nn.utils.fusion import fuse_conv_bn_eval
 
+from .cpu_kernels import Conv3x3AsLinear, InferenceBlock, cpu_flags, exact_linear_class, use_cpu_linear
+from .int8 import use_static_int8_backbone
+
 PRECISIONS = ("fp32", "bf16", "fp16", "int8")
 
 
@@ -37,52 +40,27 @@ def fold_batchnorm(module):
     return module
 
 
-def onednn_linear_available():
-    """True when this torch build has oneDNN's fused linear kernel and it runs here."""
-    if not (torch.backends.mkldnn.is_available() and hasattr(torch.ops.mkldnn, "_linear_pointwise")):
-        return False
-    try:
-        torch.ops.mkldnn._linear_pointwise(torch.ones(1, 2), torch.ones(3, 2), torch.zeros(3), "none", [], "")
-    except (RuntimeError, NotImplementedError):
-        return False
-    return True
-
-
-class OneDNNLinear(nn.Module):
-    """Inference-only nn.Linear (optionally followed by exact GELU) computed by oneDNN; same weights."""
-
-    def __init__(self, linear, gelu=False):
-        super().__init__()
-        self.weight = linear.weight
-        self.bias = linear.bias
-        self.activation = "gelu" if gelu else "none"
-
-    def forward(self, x):
-        return torch.ops.mkldnn._linear_pointwise(x, self.weight, self.bias, self.activation, [],
-                                                  "none" if self.activation == "gelu" else "")
-
-
-def use_onednn_linear(module):
-    """Swap every nn.Linear for OneDNNLinear, fusing an MLP's fc1 with its exact GELU. Returns the count."""
-    count = 0
-    for name, child in list(module.named_children()):
-        if isinstance(child, nn.Linear):
-            setattr(module, name, OneDNNLinear(child))
-            count += 1
-            continue
-        fc1, act = getattr(child, "fc1", None), getattr(child, "act", None)
-        if isinstance(fc1, nn.Linear) and isinstance(act, nn.GELU) and act.approximate == "none":
-            child.fc1, child.act = OneDNNLinear(fc1, gelu=True), nn.Identity()
-            count += 1
-        count += use_onednn_linear(child)
-    return count
-
-
 def use_exact_head(net, device):
-    """The search fusion and box head of ``net`` on the exact float32 path (in place)."""
-    if device.type == "cpu" and onednn_linear_available():
-        for part in (net.tbsi_fuse_search, net.tbsi_fuse_middle, net.box_head):
-            use_onednn_linear(part)
+    """The search fusion and box head of ``net`` on the exact float32 path (in place): on CPUs the
+    BatchNorms folded into their convolutions, the Linear layers and the 3x3 convolution of the map
+    fusion on the fastest float32 kernel (cpu_kernels.exact_linear_class)."""
+    linear_class = exact_linear_class() if device.type == "cpu" else None
+    if linear_class is None:
+        return
+    use_cpu_linear(net.tbsi_fuse_search, linear_class)
+    fold_batchnorm(net.box_head)
+    conv = fold_batchnorm(net.tbsi_fuse_middle)[0]
+    net.tbsi_fuse_middle = Conv3x3AsLinear(conv, linear_class, relu=True)
+
+
+def use_exact_backbone(net, device):
+    """The backbone of ``net`` on the fastest float32 CPU kernels (in place): Linear layers swapped,
+    ViT blocks with their residual adds fused into the products (cpu_kernels.InferenceBlock)."""
+    linear_class = exact_linear_class() if device.type == "cpu" else None
+    if linear_class is None:
+        return
+    use_cpu_linear(net.backbone, linear_class)
+    net.backbone.blocks = nn.ModuleList(InferenceBlock(block) for block in net.backbone.blocks)
 
 
 class ReducedPrecisionNet(nn.Module):
@@ -114,24 +92,16 @@ class ReducedPrecisionNet(nn.Module):
         return out
 
 
-def quantize_linear_int8(module):
-    """Dynamic int8 quantisation of the Linear layers of ``module``: int8 weights with one scale per
-    output channel (several times closer to float32 than one scale per tensor), activations per batch."""
-    from torch.ao.quantization import per_channel_dynamic_qconfig, quantize_dynamic
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # torch.ao's eager quantisation warns that it is deprecated
-        return quantize_dynamic(module, {nn.Linear: per_channel_dynamic_qconfig})
-
-
-def prepare_for_inference(net, precision="fp32", device="cpu"):
-    """Eval-mode network on `device` in the requested precision (see the module docstring)."""
+def prepare_for_inference(net, precision="fp32", device="cpu", int8_ranges=None):
+    """Eval-mode network on `device` in the requested precision (see the module docstring);
+    int8 needs the calibrated activation ranges (lib.models.iimf.int8.load_calibration)."""
     if precision not in PRECISIONS:
         raise ValueError(f"precision {precision!r} is not one of {', '.join(PRECISIONS)}")
     device = torch.device(device)
     net = net.eval().to(device)
     if precision == "fp32":
-        if device.type == "cpu" and onednn_linear_available():
-            use_onednn_linear(net)
+        use_exact_backbone(net, device)
+        use_exact_head(net, device)
         return net
     if precision == "int8" and device.type != "cpu":
         raise ValueError("precision int8 runs on the CPU only; use fp16 or bf16 on a GPU")
@@ -139,12 +109,23 @@ def prepare_for_inference(net, precision="fp32", device="cpu"):
         raise ValueError("precision fp16 needs a GPU; on the CPU use bf16 or int8")
     if precision == "bf16" and device.type == "cpu" and not bf16_fast_on_cpu():
         warnings.warn("this CPU has no native bfloat16 (AVX512-BF16 or AMX): precision bf16 will be slow; "
-                      "use int8 instead", stacklevel=2)
+                      + ("use int8 instead" if int8_fast_on_cpu() else "use fp32 (the exact path) instead"),
+                      stacklevel=2)
+    if precision == "int8" and not int8_fast_on_cpu():
+        warnings.warn("this CPU has no int8 dot-product instructions (AVX512-VNNI, AVX-VNNI or AMX-INT8): "
+                      "precision int8 will be slow; use fp32 (the exact path) instead", stacklevel=2)
     use_exact_head(net, device)
     if precision == "int8":
-        net.backbone = quantize_linear_int8(net.backbone)
-        return net
+        if int8_ranges is None:
+            raise ValueError("precision int8 needs calibrated activation ranges (tracking/calibrate_int8.py)")
+        return use_static_int8_backbone(net, int8_ranges)
     return ReducedPrecisionNet(net, torch.bfloat16 if precision == "bf16" else torch.float16, device)
+
+
+def int8_fast_on_cpu():
+    """True when the CPU has int8 dot-product instructions (or its flags cannot be read)."""
+    flags = cpu_flags()
+    return not flags or bool(flags & {"avx512_vnni", "avx_vnni", "amx_int8"})
 
 
 def bf16_fast_on_cpu():

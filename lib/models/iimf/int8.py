@@ -1,0 +1,224 @@
+"""Static int8 backbone: int8 weights (one scale per output channel) and int8 activations (one scale
+per layer input, calibrated on crops the tracker has seen), on oneDNN's int8 kernels (AMX-INT8 or
+AVX512-VNNI). The residual stream, LayerNorms and softmax stay in float32, the attention products run
+in bfloat16, and each MLP's first layer hands its GELU output to the second already quantised.
+
+    with RangeRecorder(net.backbone) as recorder:   # fp32 network; run the exact tracker on some frames
+        ...
+    save_calibration(path, recorder.ranges, cfg, config_name, checkpoint)
+    ranges = load_calibration(path, cfg, checkpoint)   # refuses a file made for other settings
+    use_static_int8_backbone(net, ranges)              # in place
+
+A calibration file records what it was made from: the config (name and a fingerprint of its MODEL,
+DATA and TEST settings), the checkpoint (path and sha256), the crop sizes and the frames it saw.
+"""
+import hashlib
+import io
+import json
+import warnings
+from pathlib import Path
+
+import torch
+from torch import nn
+
+from lib.utils.io import atomic_write, file_sha256
+
+from .cpu_kernels import InferenceBlock, attention_uses_flash
+
+CALIBRATION_FORMAT = "iimf-int8-calibration-1"
+
+QMAX = 255  # activations: asymmetric uint8
+
+
+def int8_kernels_available():
+    """True when this torch build has oneDNN's int8 linear kernels and they run here."""
+    if not hasattr(torch.ops.onednn, "qlinear_pointwise"):
+        return False
+    try:
+        layer = StaticInt8Linear(nn.Linear(4, 2), -1.0, 1.0)
+        layer(torch.ones(1, 4))
+    except (RuntimeError, NotImplementedError):
+        return False
+    return True
+
+
+def activation_qparams(low, high):
+    """(scale, zero point) mapping [low, high] (widened to include 0) onto uint8."""
+    low, high = min(float(low), 0.0), max(float(high), 0.0)
+    scale = max(high - low, 1e-8) / QMAX
+    return scale, int(min(max(round(-low / scale), 0), QMAX))
+
+
+class StaticInt8Linear(nn.Module):
+    """nn.Linear with int8 weights (per output channel) and a calibrated uint8 input.
+
+    forward(x, residual=None): x float (quantised here with the calibrated range) or uint8 (already
+    quantised with this layer's input parameters, see ``emit_quantized_for``); returns float32
+    linear(x) (+ GELU if ``gelu``) (+ residual), or uint8 for the next layer after emit_quantized_for.
+    """
+
+    def __init__(self, linear, input_low, input_high, gelu=False):
+        super().__init__()
+        weight = linear.weight.detach().float()
+        weight_scale = weight.abs().amax(dim=1).clamp(min=1e-12) / 127
+        weight_q = torch.round(weight / weight_scale[:, None]).clamp(-127, 127).to(torch.int8)
+        self.register_buffer("packed_weight", torch.ops.onednn.qlinear_prepack(weight_q, None), persistent=False)
+        self.register_buffer("weight_scale", weight_scale)
+        self.register_buffer("weight_zero_point", torch.zeros(weight.shape[0], dtype=torch.int64))
+        self.register_buffer("bias", None if linear.bias is None else linear.bias.detach().float())
+        self.input_scale, self.input_zero_point = activation_qparams(input_low, input_high)
+        self.activation = "gelu" if gelu else "none"
+        self.output = (1.0, 0, torch.float32)  # output scale, zero point, dtype
+
+    def emit_quantized_for(self, consumer):
+        """Return uint8 output quantised with ``consumer``'s input parameters (consumer takes it as is)."""
+        self.output = (consumer.input_scale, consumer.input_zero_point, torch.uint8)
+
+    def quantize(self, x):
+        if x.dtype == torch.uint8:
+            return x
+        with warnings.catch_warnings():  # quantised tensors are deprecated; this is their fastest kernel today
+            warnings.simplefilter("ignore")
+            quantized = torch.quantize_per_tensor(x.float(), self.input_scale, self.input_zero_point, torch.quint8)
+        return quantized.int_repr()
+
+    def forward(self, x, residual=None):
+        qx = self.quantize(x)
+        args = (qx, self.input_scale, self.input_zero_point, self.packed_weight, self.weight_scale,
+                self.weight_zero_point)
+        if residual is not None and self.activation == "none" and self.output[2] == torch.float32:
+            return torch.ops.onednn.qlinear_pointwise.binary(*args, residual.float(), self.bias, 1.0, 0, torch.float32,
+                                                             1.0, 0, "add", 1.0, "none", [], "")
+        scale, zero_point, dtype = self.output
+        out = torch.ops.onednn.qlinear_pointwise(*args, self.bias, scale, zero_point, dtype, self.activation, [],
+                                                 "none" if self.activation == "gelu" else "")
+        return out if residual is None else out + residual
+
+
+class RangeRecorder:
+    """Context manager recording the smallest and largest input value of every Linear layer of
+    ``backbone`` (``ranges``: {module name: (low, high)}) while the network runs; ``frames`` counts
+    the forward passes."""
+
+    def __init__(self, backbone):
+        self.backbone = backbone
+        self.ranges = {}
+        self.frames = 0
+        self._hooks = []
+
+    def _record(self, name, value):
+        low, high = float(value.min()), float(value.max())
+        old_low, old_high = self.ranges.get(name, (low, high))
+        self.ranges[name] = (min(old_low, low), max(old_high, high))
+
+    def __enter__(self):
+        for name, module in self.backbone.named_modules():
+            if isinstance(module, nn.Linear):
+                self._hooks.append(module.register_forward_pre_hook(
+                    lambda _module, inputs, name=name: self._record(name, inputs[0])))
+        self._hooks.append(self.backbone.register_forward_pre_hook(lambda *_: self._count()))
+        return self
+
+    def _count(self):
+        self.frames += 1
+
+    def __exit__(self, *exc):
+        for hook in self._hooks:
+            hook.remove()
+        self._hooks = []
+
+
+def config_fingerprint(cfg):
+    """sha256 of the config's MODEL, DATA.TEMPLATE/SEARCH and TEST settings (what shapes the network)."""
+    tree = {"MODEL": cfg.MODEL.to_dict(), "TEMPLATE": cfg.DATA.TEMPLATE.to_dict(),
+            "SEARCH": cfg.DATA.SEARCH.to_dict(), "TEST": cfg.TEST.to_dict()}
+    return hashlib.sha256(json.dumps(tree, sort_keys=True, default=str).encode()).hexdigest()
+
+
+def default_calibration_path(checkpoint):
+    """Where calibrate_int8.py writes and the int8 path looks: beside the checkpoint, ``<name>.int8.pt``."""
+    checkpoint = Path(checkpoint)
+    stem = checkpoint.name.split(".pth")[0] if ".pth" in checkpoint.name else checkpoint.stem
+    return checkpoint.with_name(f"{stem}.int8.pt")
+
+
+def save_calibration(path, ranges, cfg, config_name, checkpoint, frames, sequences=()):
+    """Write the calibrated ranges and what they were made from (atomically)."""
+    record = {"format": CALIBRATION_FORMAT, "config": str(config_name), "config_fingerprint": config_fingerprint(cfg),
+              "checkpoint": str(checkpoint), "checkpoint_sha256": file_sha256(checkpoint),
+              "template_size": int(cfg.TEST.TEMPLATE_SIZE), "search_size": int(cfg.TEST.SEARCH_SIZE),
+              "frames": int(frames), "sequences": list(sequences), "ranges": dict(ranges)}
+    buffer = io.BytesIO()
+    torch.save(record, buffer)
+    return atomic_write(path, buffer.getvalue())
+
+
+def load_calibration(path, cfg, checkpoint):
+    """The ranges of a calibration file, after checking that it was made for these crop sizes, this
+    config and this checkpoint (ValueError naming the difference otherwise)."""
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"int8 calibration {path} not found; make it with: python tracking/calibrate_int8.py "
+                                f"tbsi_track <config> --checkpoint {checkpoint}")
+    try:
+        record = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as err:  # torch raises several types for files that are no checkpoint
+        raise ValueError(f"{path} is not an int8 calibration file ({err})") from None
+    if not isinstance(record, dict) or record.get("format") != CALIBRATION_FORMAT:
+        raise ValueError(f"{path} is not an int8 calibration file (written by tracking/calibrate_int8.py)")
+    made_for = (record["template_size"], record["search_size"])
+    wanted = (int(cfg.TEST.TEMPLATE_SIZE), int(cfg.TEST.SEARCH_SIZE))
+    if made_for != wanted:
+        raise ValueError(f"{path} was calibrated for template/search crops {made_for[0]}/{made_for[1]}, but the config "
+                         f"uses {wanted[0]}/{wanted[1]}: calibrate again with this config")
+    if record["config_fingerprint"] != config_fingerprint(cfg):
+        raise ValueError(f"{path} was calibrated with config {record['config']}, whose MODEL/DATA/TEST settings differ "
+                         f"from this config's: calibrate again with this config")
+    sha = file_sha256(checkpoint)
+    if record["checkpoint_sha256"] != sha:
+        raise ValueError(f"{path} was calibrated for checkpoint {record['checkpoint']} (sha256 "
+                         f"{record['checkpoint_sha256'][:12]}...), not {checkpoint} (sha256 {sha[:12]}...): "
+                         f"calibrate again for this checkpoint")
+    return {name: tuple(pair) for name, pair in record["ranges"].items()}
+
+
+def use_static_int8_backbone(net, ranges):
+    """The backbone of ``net`` on static int8 (in place): its Linear layers quantised with the calibrated
+    ranges, its ViT blocks as InferenceBlocks whose attention runs in bfloat16 on the qkv layer's bf16 output."""
+    quantize_backbone_static(net.backbone, ranges)
+    blocks = [InferenceBlock(block, attention_dtype=torch.bfloat16, flash=attention_uses_flash())
+              for block in net.backbone.blocks]
+    for block in blocks:
+        block.attn.qkv.output = (1.0, 0, torch.bfloat16)
+    net.backbone.blocks = nn.ModuleList(blocks)
+    return net
+
+
+def quantize_backbone_static(backbone, ranges):
+    """Swap the nn.Linear layers of ``backbone`` (in place) for StaticInt8Linear with their calibrated
+    input ranges; an MLP's fc1 gets its GELU fused and hands uint8 to fc2. ``ranges`` as RangeRecorder
+    records them; a layer tracking never runs has none and stays in float32; a range for a layer this
+    network does not have is an error."""
+    linears = {name for name, m in backbone.named_modules() if isinstance(m, nn.Linear)}
+    unknown = sorted(set(ranges) - linears)
+    if unknown:
+        raise ValueError(f"the int8 calibration names {len(unknown)} layers this network does not have "
+                         f"(e.g. {unknown[0]}): it was made for another model")
+    _swap(backbone, "", ranges)
+
+
+def _swap(module, prefix, ranges):
+    for name, child in list(module.named_children()):
+        path = f"{prefix}{name}"
+        if isinstance(child, nn.Linear):
+            if path in ranges:
+                setattr(module, name, StaticInt8Linear(child, *ranges[path]))
+            continue
+        fc1, act, fc2 = (getattr(child, attr, None) for attr in ("fc1", "act", "fc2"))
+        mlp = isinstance(fc1, nn.Linear) and isinstance(act, nn.GELU) and isinstance(fc2, nn.Linear)
+        if mlp and f"{path}.fc1" in ranges and f"{path}.fc2" in ranges:
+            child.fc1 = StaticInt8Linear(fc1, *ranges[f"{path}.fc1"], gelu=True)
+            child.fc2 = StaticInt8Linear(fc2, *ranges[f"{path}.fc2"])
+            child.act = nn.Identity()
+            child.fc1.emit_quantized_for(child.fc2)
+        _swap(child, f"{path}.", ranges)

@@ -1,8 +1,9 @@
 r"""Size, FLOPs and speed of one IIMF tracking forward (batch 1, template + search, eval mode),
-through the same inference path as tracking/test.py.
+through the same inference path as tracking/test.py; --breakdown adds where the time goes (torch
+profiler, milliseconds per frame by operator).
 
     python tracking/profile_model.py --script tbsi_track --config vitb_256_tbsi_32x1_1e4_lasher_15ep_sot \
-        --threads 2 --runs 10 --device cpu --json output/profile.json
+        --threads 2 --runs 10 --device cpu --json output/profile.json --breakdown
 """
 import argparse
 import json
@@ -16,9 +17,23 @@ import torch  # noqa: E402
 from lib.config import load_config  # noqa: E402
 from lib.models.iimf import build_iimf  # noqa: E402
 from lib.models.iimf.inference import PRECISIONS, prepare_for_inference  # noqa: E402
+from lib.models.iimf.int8 import RangeRecorder  # noqa: E402
 from lib.utils.io import atomic_write  # noqa: E402
 from lib.utils.profiling import (count_flops, parameter_counts, summarize_times, time_forward,  # noqa: E402
                                  tracking_inputs)
+
+
+def time_by_operator(forward, runs, top=12):
+    """Milliseconds per frame of each operator's own (self) CPU time, the ``top`` largest and 'other'."""
+    forward()
+    with torch.profiler.profile(activities=[torch.profiler.ProfilerActivity.CPU]) as prof:
+        for _ in range(runs):
+            forward()
+    times = sorted(((event.key, event.self_cpu_time_total / 1000 / runs) for event in prof.key_averages()),
+                   key=lambda item: -item[1])
+    table = dict(times[:top])
+    table["other"] = sum(ms for _, ms in times[top:])
+    return table
 
 
 def main(argv=None):
@@ -31,6 +46,7 @@ def main(argv=None):
     parser.add_argument("--precision", default="fp32", choices=PRECISIONS,
                         help="inference path as in test.py (default fp32: the exact path)")
     parser.add_argument("--json", type=Path, help="also write the numbers to this JSON file")
+    parser.add_argument("--breakdown", action="store_true", help="also print the time per operator (profiler)")
     args = parser.parse_args(argv)
 
     if args.device == "cuda" and not torch.cuda.is_available():
@@ -43,7 +59,12 @@ def main(argv=None):
     template, search = tracking_inputs(cfg)
     with torch.inference_mode():  # counted on the plain modules: fused kernels hide their FLOPs
         gflops = count_flops(lambda: net(template=template, search=search, return_features=False)) / 1e9
-    net = prepare_for_inference(net, args.precision, args.device)  # what the tracker runs
+    int8_ranges = None
+    if args.precision == "int8":  # calibrated on the profiling inputs (the tracker reads a calibration file)
+        with RangeRecorder(net.backbone) as recorder, torch.inference_mode():
+            net(template=template, search=search, return_features=False)
+        int8_ranges = recorder.ranges
+    net = prepare_for_inference(net, args.precision, args.device, int8_ranges=int8_ranges)  # what the tracker runs
     template, search = tracking_inputs(cfg, args.device)
 
     def forward():
@@ -59,6 +80,12 @@ def main(argv=None):
           f"{result['params_m']:.2f} M parameters ({result['params_official_m']:.2f} M with the official "
           f"never-used ones), {result['gflops']:.1f} GFLOPs per frame, latency median {result['latency_ms']:.1f} ms "
           f"(min {result['latency_min_ms']:.1f} ms), {result['fps']:.2f} FPS")
+    if args.breakdown:
+        result["breakdown_ms"] = time_by_operator(forward, runs=max(1, min(args.runs, 3)))
+        total = sum(result["breakdown_ms"].values())
+        print(f"{'operator (self time)':<52} {'ms/frame':>9} {'share':>6}")
+        for name, ms in result["breakdown_ms"].items():
+            print(f"{name:<52} {ms:9.1f} {100 * ms / total:5.1f}%")
     if args.json:
         args.json.parent.mkdir(parents=True, exist_ok=True)
         atomic_write(args.json, json.dumps(result, indent=2) + "\n")

@@ -4,16 +4,21 @@
     out = net(template=[z_rgb, z_tir], search=[x_rgb, x_tir], return_features=False)
 
 precision:
-  fp32  exact: the official model's arithmetic; on the CPU the Linear layers (and the GELU after
-        each MLP's first layer) run as oneDNN kernels, which are about twice as fast as the BLAS
-        matrix product on many CPUs and agree with it to float32 rounding (~1e-6)
+  fp32  exact: the official model's arithmetic, to float32 rounding (~1e-6). On the CPU the Linear
+        layers run on the fastest float32 kernel (cpu_kernels: MKL's packed sgemm on Intel CPUs,
+        oneDNN elsewhere), the ViT blocks add their residuals inside those products, the head's
+        BatchNorms are folded into its convolutions and the map fusion's 3x3 convolution is one
+        matrix product
   bf16  the backbone in bfloat16 (CPUs with AVX512-BF16/AMX, and GPUs)
   fp16  the backbone in float16 (GPU only)
-  int8  the backbone's Linear layers as dynamic int8 (CPU only)
+  int8  the backbone's Linear layers in static int8 (CPU only; AMX-INT8 or VNNI): int8 weights per
+        output channel, int8 activations with ranges calibrated by tracking (int8.py,
+        tracking/calibrate_int8.py)
 
-Only the backbone (~98% of the FLOPs) runs in reduced precision. The search fusion and the box
+Only the backbone (~95% of the FLOPs) runs in reduced precision. The search fusion and the box
 head always run the exact float32 path: rounding the head's size and offset maps to 8 mantissa
-bits alone moves boxes by up to a pixel, and keeping them in float32 costs ~3% of the time.
+bits alone moves boxes by up to a pixel, and running its convolutions in bfloat16 moved the boxes of
+the tiny demo model by up to 0.39 px (0.05 px with the float32 head).
 """
 import warnings
 
@@ -21,7 +26,8 @@ import torch
 from torch import nn
 from torch.nn.utils.fusion import fuse_conv_bn_eval
 
-from .cpu_kernels import Conv3x3AsLinear, InferenceBlock, cpu_flags, exact_linear_class, use_cpu_linear
+from .cpu_kernels import (Conv3x3AsLinear, InferenceBlock, attention_uses_flash, cpu_flags, exact_linear_class,
+                          use_cpu_linear)
 from .int8 import use_static_int8_backbone
 
 PRECISIONS = ("fp32", "bf16", "fp16", "int8")
@@ -67,9 +73,8 @@ class ReducedPrecisionNet(nn.Module):
     """IIMFTrack whose backbone runs under autocast in ``dtype`` with its Linear weights stored in
     that dtype (no per-frame cast of ~170M weights); fusion and head in float32.
 
-    On the CPU, the ViT blocks' attention runs as two plain bf16 matrix products around a softmax
-    instead of scaled_dot_product_attention: for streams of 320 tokens this is ~2.5x faster than
-    the CPU's flash-attention kernel, and the boxes stay as close to the exact path's."""
+    On CPUs without AMX, the ViT blocks' attention runs as two plain bf16 matrix products around a
+    softmax instead of scaled_dot_product_attention (see cpu_kernels.attention_uses_flash)."""
 
     def __init__(self, net, dtype, device):
         super().__init__()
@@ -79,7 +84,7 @@ class ReducedPrecisionNet(nn.Module):
             if isinstance(module, nn.Linear):
                 module.to(dtype)
             if device.type == "cpu" and hasattr(module, "fused_attn"):  # timm's Attention
-                module.fused_attn = False
+                module.fused_attn = attention_uses_flash()
 
     def forward(self, template, search, return_features=False):
         device_type = template[0].device.type

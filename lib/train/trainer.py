@@ -36,7 +36,6 @@ from lib.config import Config
 from lib.models.iimf import build_iimf
 from lib.models.iimf.checkpoint import check_state_dict
 from lib.utils.checkpoint_files import checkpoint_dir, checkpoint_path, latest_checkpoint
-from lib.utils.io import atomic_torch_save
 from lib.utils.system import available_cpus
 
 from .actor import TBSITrackActor
@@ -45,7 +44,7 @@ from .data import build_train_sampler, make_loader, pretrained_dir
 from .interrupt import StopRequests, TrainingInterrupted
 from .monitor import Meters, RunLog, format_time, short_name
 from .optim import build_optimizer
-from .resume import config_changes, read_training_checkpoint, training_state
+from .resume import atomic_torch_save, config_changes, read_training_checkpoint, training_state
 
 __all__ = ["Trainer", "TrainingInterrupted"]
 

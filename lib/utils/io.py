@@ -4,8 +4,8 @@
   that writes into a binary file object. The data goes to a temporary file in the destination
   folder, is flushed and fsync'ed, then moved over ``path`` with ``os.replace``. If anything
   raises, the temporary file is removed and ``path`` is untouched (old content or absent).
-* ``atomic_torch_save(obj, path)``: ``torch.save`` through ``atomic_write``.
-* ``read_image(path)`` -> ``H x W x 3`` uint8 RGB (grey images are expanded to 3 channels).
+* ``read_image(path)`` -> ``H x W x 3`` uint8 RGB (grey images are expanded to 3 channels);
+  ``list_frames(folder)``: a folder's image files in numeric order.
 * ``read_boxes(path)`` -> float64 ``(N, 4)`` from rows of numbers separated by commas, tabs or
   spaces (any mix), with errors that name the file and the 1-based row.
 """
@@ -17,14 +17,17 @@ import os
 import re
 import tempfile
 from pathlib import Path
-from typing import Callable, Union
+from typing import Callable, List, Union
 
+import cv2
 import numpy as np
 
 __all__ = [
     "atomic_write",
-    "atomic_torch_save",
     "read_image",
+    "list_frames",
+    "natural_key",
+    "IMAGE_EXTENSIONS",
     "read_boxes",
     "ImageReadError",
     "ImageNotFoundError",
@@ -108,16 +111,47 @@ def atomic_write(path: PathLike, data: Union[str, bytes, bytearray, memoryview, 
     return path
 
 
-def atomic_torch_save(obj, path: PathLike) -> Path:
-    """``torch.save(obj, path)`` done atomically (a crash never leaves a truncated checkpoint)."""
-    import torch
-
-    return atomic_write(path, lambda f: torch.save(obj, f))
-
-
 # --------------------------------------------------------------------------------------------
 # Images
 # --------------------------------------------------------------------------------------------
+IMAGE_EXTENSIONS = frozenset({".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff", ".webp"})
+
+
+_DIGITS = re.compile(r"(\d+)")
+
+
+def natural_key(name: str) -> tuple:
+    """Sort key comparing digit runs as integers: ``v9.jpg < v10.jpg``, ``00012i.jpg < 00100i.jpg``.
+
+    The key alternates text and integer parts (text first, as ``re.split`` always starts with a
+    possibly empty text part), so keys of any two names compare without type errors. The full
+    name is the final tie-breaker (``v01`` vs ``v1``).
+    """
+    parts = _DIGITS.split(name)
+    key = []
+    for k, p in enumerate(parts):
+        key.append(int(p) if k % 2 else p.lower())
+    return (tuple(key), name)
+
+
+def list_frames(folder: Union[str, os.PathLike]) -> List[Path]:
+    """Image files of ``folder`` (hidden files and non-images such as Thumbs.db skipped),
+    sorted numerically by the integers in their names. One ``os.scandir`` call."""
+    folder = Path(folder)
+    names = []
+    with os.scandir(folder) as it:
+        for e in it:
+            if e.name.startswith("."):
+                continue
+            if os.path.splitext(e.name)[1].lower() not in IMAGE_EXTENSIONS:
+                continue
+            if not e.is_file():
+                continue
+            names.append(e.name)
+    names.sort(key=natural_key)
+    return [folder / n for n in names]
+
+
 def read_image(path: PathLike) -> np.ndarray:
     """Read an image file as ``H x W x 3`` uint8 RGB.
 
@@ -126,8 +160,6 @@ def read_image(path: PathLike) -> np.ndarray:
     Reads the bytes with Python and decodes with OpenCV, so any path (spaces, quotes,
     non-ASCII) works.
     """
-    import cv2
-
     path = Path(path)
     try:
         buf = np.fromfile(str(path), dtype=np.uint8)

@@ -21,13 +21,13 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import torch  # noqa: E402
 
-
-def _size(text):
-    try:
-        w, h = (int(v) for v in text.lower().split("x"))
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"--size must look like 640x480, got {text!r}") from None
-    return w, h
+from lib.config import load_config  # noqa: E402
+from lib.data.synthetic import generate_dataset  # noqa: E402
+from lib.models.iimf import build_iimf  # noqa: E402
+from lib.train.data import build_train_sampler, make_loader  # noqa: E402
+from lib.train.trainer import Trainer  # noqa: E402
+from lib.utils.arguments import frame_size  # noqa: E402
+from lib.utils.io import atomic_write  # noqa: E402
 
 
 def _sync(device):
@@ -36,7 +36,6 @@ def _sync(device):
 
 
 def bench_loader(sampler, batch_size, workers, batches, pin):
-    from lib.train.data import make_loader
     loader = make_loader(sampler, batch_size, workers, pin_memory=pin)
     it = iter(loader)
     t0 = time.perf_counter()
@@ -62,7 +61,6 @@ def bench_model(trainer, batch, steps, warmup=3):
 
 
 def bench_end_to_end(trainer, sampler, workers, steps, warmup=3):
-    from lib.train.data import make_loader
     loader = make_loader(sampler, trainer.batch_size, workers, pin_memory=trainer.device.type == "cuda")
     it = iter(loader)
     for _ in range(warmup):
@@ -82,7 +80,7 @@ def main(argv=None):
     p.add_argument("--config", default="tiny_demo")
     p.add_argument("--data_dir", default=None, help="folder holding lasher/ (default: a synthetic dataset)")
     p.add_argument("--synthetic_dir", default=None, help="where to generate (or reuse) the synthetic dataset")
-    p.add_argument("--size", type=_size, default=(320, 256), help="synthetic frame size WxH (LasHeR: 640x480)")
+    p.add_argument("--size", type=frame_size, default=(320, 256), help="synthetic frame size WxH (LasHeR: 640x480)")
     p.add_argument("--workers", type=int, nargs="+", default=[0, 2], help="DataLoader worker counts to time")
     p.add_argument("--batches", type=int, default=10, help="timed batches per measurement")
     p.add_argument("--batch_size", type=int, default=None, help="default TRAIN.BATCH_SIZE")
@@ -91,10 +89,6 @@ def main(argv=None):
     p.add_argument("--json", default=None, help="also write the results to this JSON file")
     a = p.parse_args(argv)
 
-    from lib.config import load_config
-    from lib.models.iimf import build_iimf
-    from lib.train.data import build_train_sampler
-    from lib.train.trainer import Trainer
 
     cfg = load_config(a.config)
     if a.batch_size:
@@ -104,7 +98,6 @@ def main(argv=None):
     tmp = None
     data_dir = a.data_dir
     if data_dir is None:
-        from lib.data.synthetic import generate_dataset
         if a.synthetic_dir is None:
             tmp = tempfile.TemporaryDirectory(prefix="iimf_bench_")
             base = Path(tmp.name)
@@ -146,7 +139,6 @@ def main(argv=None):
                 print(f"note: data loading ({max(results['data'].values()):.1f} samples/s) is slower than the model "
                       f"step ({model_sps:.1f}): use more workers (TRAIN.NUM_WORKER)")
     if a.json:
-        from lib.utils.io import atomic_write
         atomic_write(a.json, json.dumps(results, indent=2))
     if tmp is not None:
         tmp.cleanup()

@@ -1,5 +1,5 @@
-"""Protocol rules of METRICS.md on hand-computed cases, and the vectorised pytracking protocol against a
-straightforward per-frame loop written from the METRICS.md text."""
+"""Protocol rules of docs/evaluation.md on hand-computed cases, and the vectorised pytracking protocol against a
+straightforward per-frame loop written from the docs/evaluation.md text."""
 import math
 import warnings
 
@@ -154,11 +154,11 @@ def test_unknown_protocol():
         get_protocol("vot", "lasher_test")
 
 
-# ---- independent per-frame loop (METRICS.md, pytracking) ------------------------------------------
+# ---- independent per-frame loop (docs/evaluation.md#pytracking-protocol) ------------------------------------------
 
 
 def loop_pytracking(pred, gt):
-    """Per-sequence P(t), NP(t), S(t) curves, one frame at a time, following METRICS.md literally."""
+    """Per-sequence P(t), NP(t), S(t) curves, one frame at a time, following docs/evaluation.md#pytracking-protocol literally."""
     pred = [list(row) for row in pred]
     for i in range(1, len(pred)):                               # rule 4
         if pred[i][2] == 0 or pred[i][3] == 0:

@@ -89,7 +89,7 @@ def test_matches_official_outputs_and_intermediates(tag, tmp_path):
 def test_parameter_counts_without_dead_modules():
     counts = {tag: sum(p.numel() for p in build_iimf(load_config(name)).parameters())
               for tag, name in CONFIGS.items()}
-    # Official totals 200,252,037 / 240,415,365 minus the never-used parameters (MODEL.md section 1).
+    # Official totals 200,252,037 / 240,415,365 minus the never-used parameters (docs/model.md#parameter-counts).
     assert counts["sot"] == 200_252_037 - 18_121_728 - 4_721_664
     assert counts["in1k"] == 240_415_365 - 18_121_728 - 7_082_496
 

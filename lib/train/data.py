@@ -1,4 +1,4 @@
-"""Training data: the sampler of DATA.TRAIN and its DataLoader (docs/training.md#data).
+"""Training data: the sampler of DATA.TRAIN and its DataLoader (docs/training.md#epochs-batches-and-processes).
 
 ``TrackingSampler`` draws ``ceil(SAMPLE_PER_EPOCH / world_size)`` samples per process and epoch
 (no DistributedSampler: each rank seeds its own draws), ``BATCH_SIZE`` per process, the

@@ -1,4 +1,4 @@
-"""The optimisation recipe of the original training (docs/training.md#optimisation).
+"""The optimisation recipe of the original training (docs/training.md#optimiser-and-lr-groups).
 
 * AdamW (``TRAIN.LR``, ``TRAIN.WEIGHT_DECAY``) over two parameter groups, ``param_groups``: the
   layers the pretrained weights do not cover train at ``TRAIN.LR``, the rest at

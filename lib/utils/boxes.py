@@ -5,10 +5,10 @@ with ``x2 = x + w``; ``cxcywh`` = centre and size.
 
 The two tracker helpers, ``map_box_back`` and ``clip_box``, reproduce the official tracker's
 arithmetic operation for operation (Python floats, same order of operations) because the
-result files are compared with the official boxes to 0.001 px (MODEL.md section 5):
+result files are compared with the official boxes to 0.001 px (docs/tracker.md#tracking-step):
 
 * ``map_box_back`` uses the *unrounded* previous centre although the crop origin was rounded
-  (an inherited <= 0.5 px inconsistency, MODEL.md section 8 item 13);
+  (an inherited <= 0.5 px inconsistency, docs/tracker.md#map_box_back);
 * ``clip_box`` computes ``x2 = x1 + w`` from the unclipped ``x1`` first, then clamps both ends,
   then enforces a minimum size of ``margin``.
 

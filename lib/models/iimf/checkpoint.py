@@ -1,7 +1,7 @@
 """Loading weights into a built IIMF network: official checkpoints, our training checkpoints and
 pretrained inits.
 
-The official model builds modules that never influence its output (docs/model.md#dead-modules);
+The official model builds modules that never influence its output (docs/checkpoints.md#dropped-official-keys);
 we do not build them, so ``convert_official_state_dict`` drops their keys, the way timm's
 checkpoint filter functions adapt foreign checkpoints at load time. Building the network for a
 config is ``builder.py``'s job.

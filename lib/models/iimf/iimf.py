@@ -4,7 +4,7 @@
     search   = [x_rgb, x_tir]   (B, 3, Hx, Wx) each, normalised
     out = IIMFTrack(...)(template=template, search=search)
 
-Data flow (MODEL.md sections 2-4): shared patch and position embeddings; the RGB and TIR
+Data flow (docs/model.md#data-flow): shared patch and position embeddings; the RGB and TIR
 streams run through the same ViT blocks (as one batch); after block SPSH_LOC the SpSh layer
 creates the shared stream, which then runs through the remaining blocks too; after each block
 in TBSI_LOC a TBSI layer updates the shared stream; finally the RGB/TIR search tokens are fused,

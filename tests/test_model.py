@@ -123,7 +123,7 @@ def test_own_checkpoint_round_trip_and_dead_keys_dropped(tiny_cfg, tmp_path, cap
 
 
 def test_legacy_checkpoints_load_and_junk_files_are_named(tiny_cfg, tmp_path):
-    from lib.models.iimf.checkpoint import check_checkpoint_for_config
+    from lib.models.iimf import check_checkpoint_for_config
     net = build_iimf(tiny_cfg)
     legacy = tmp_path / "legacy.pth.tar"  # the pre-1.6 torch.save format cannot be memory-mapped
     torch.save({"net": net.state_dict()}, legacy, _use_new_zipfile_serialization=False)
@@ -217,7 +217,7 @@ def test_missing_pretrained_file_names_path_and_readme(tiny_cfg):
 
 
 def test_pretrained_file_is_looked_up_in_the_pretrained_networks_folder(tiny_cfg, tmp_path):
-    from lib.models.iimf.checkpoint import pretrained_path
+    from lib.models.iimf import pretrained_path
     tiny_cfg.MODEL.PRETRAIN_FILE = "weights.pth"
     (tmp_path / "weights.pth").write_bytes(b"x")
     assert pretrained_path(tiny_cfg, tmp_path) == tmp_path / "weights.pth"

@@ -5,7 +5,8 @@ import sys
 
 from lib.config import load_config
 from lib.models.iimf import build_iimf
-from lib.utils.profiling import count_flops, parameter_counts, tracking_inputs
+from lib.models.iimf.checkpoint import parameter_counts
+from lib.utils.profiling import count_flops, tracking_inputs
 
 
 def test_dead_parameter_count_matches_the_official_tables():

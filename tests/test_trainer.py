@@ -7,7 +7,9 @@ import pytest
 import torch
 
 from lib.config import load_config
-from lib.train.trainer import Trainer, build_optimizer, clip_active, find_latest_checkpoint, param_groups
+from lib.train.optim import build_optimizer, clip_active, param_groups
+from lib.train.trainer import Trainer
+from lib.utils.checkpoint_files import latest_checkpoint as find_latest_checkpoint
 from tests.official.weights import read_layout
 
 SOT = "vitb_256_tbsi_32x1_1e4_lasher_15ep_sot"
@@ -170,9 +172,9 @@ def test_checkpoint_format_and_resume_matches_uninterrupted_run(tmp_path, data_d
     logging.getLogger("lib.data.sampler").warning("frame x is unreadable")  # the run is over: not logged
     assert "frame x" not in (tmp_path / "b" / "logs" / "tbsi_track-tiny.log").read_text()
     capsys.readouterr()
-    b._open_logs()                                     # during a run, data warnings go to the log and the console
+    b.run_log.open()                                   # during a run, data warnings go to the log and the console
     logging.getLogger("lib.data.sampler").warning("frame y is unreadable")
-    b._close_logs()
+    b.run_log.close()
     assert "frame y is unreadable" in (tmp_path / "b" / "logs" / "tbsi_track-tiny.log").read_text()
     assert "warning: frame y is unreadable" in capsys.readouterr().err
 
@@ -212,7 +214,7 @@ def test_missing_data_dir_is_a_clear_error(tmp_path):
 def test_damaged_images_on_disk_are_skipped_in_workers(tmp_path, caplog):
     import logging
     from lib.data.synthetic import generate_dataset
-    from lib.train.trainer import build_train_sampler, make_loader
+    from lib.train.data import build_train_sampler, make_loader
     generate_dataset(tmp_path / "lasher", 2, 1, frames=(24, 24), size=(96, 80), seed=2)
     seq_dir = sorted((tmp_path / "lasher" / "trainingset").iterdir())[0]
     damaged = sorted((seq_dir / "visible").iterdir())[:12]

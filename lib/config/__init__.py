@@ -42,6 +42,11 @@ def _to_config(tree):
     return Config({k: _to_config(v) if isinstance(v, dict) else copy.deepcopy(v) for k, v in tree.items()})
 
 
+def config_name(name: str) -> str:
+    """The name a config's outputs are filed under: the stem of a YAML path, else ``name`` itself."""
+    return Path(name).stem if Path(name).suffix in (".yaml", ".yml") else str(name)
+
+
 def config_path(name, script="tbsi_track"):
     """experiments/<script>/<name>.yaml, or `name` itself when it is a path to a file."""
     candidate = Path(name)

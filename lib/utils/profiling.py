@@ -1,11 +1,9 @@
-"""Model size, FLOPs and latency of one tracking forward (batch 1, template + search)."""
+"""FLOPs and latency of one tracking forward (batch 1, template + search), for any network."""
 import statistics
 import time
 
 import torch
 from torch.utils.flop_counter import FlopCounterMode
-
-from lib.models.iimf.checkpoint import official_dead_parameter_count
 
 
 def tracking_inputs(cfg, device="cpu", batch=1):
@@ -44,11 +42,3 @@ def summarize_times(times):
     median = statistics.median(times)
     return {"latency_ms": 1000 * median, "latency_min_ms": 1000 * min(times), "fps": 1.0 / median,
             "runs": len(times)}
-
-
-def parameter_counts(net):
-    """Parameters we build, and what the official model would hold (ours + its never-used ones)."""
-    ours = sum(p.numel() for p in net.parameters())
-    dead = official_dead_parameter_count(net)
-    return {"params": ours, "params_m": ours / 1e6, "params_official": ours + dead,
-            "params_official_m": (ours + dead) / 1e6, "params_dropped": dead}

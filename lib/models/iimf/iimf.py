@@ -116,25 +116,3 @@ class IIMFTrack(nn.Module):
         pred_boxes = self.box_head.boxes_from_maps(score_map, size_map, offset_map)
         return {"pred_boxes": pred_boxes, "score_map": score_map, "size_map": size_map,
                 "offset_map": offset_map}
-
-
-def build_iimf(cfg, training=False, pretrained_dir=None):
-    """The IIMF network for a config; training=True also loads MODEL.PRETRAIN_FILE (if set), looked
-    up in ``pretrained_dir`` (default the repository's pretrained_models/)."""
-    bb = cfg.MODEL.BACKBONE
-    if cfg.MODEL.HEAD.TYPE != "CENTER":
-        raise ValueError(f"MODEL.HEAD.TYPE {cfg.MODEL.HEAD.TYPE!r} is not supported (only 'CENTER')")
-    for key, size in (("DATA.TEMPLATE.SIZE", cfg.DATA.TEMPLATE.SIZE), ("DATA.SEARCH.SIZE", cfg.DATA.SEARCH.SIZE)):
-        if size % bb.STRIDE:
-            raise ValueError(f"{key} = {size} is not a multiple of MODEL.BACKBONE.STRIDE = {bb.STRIDE}")
-    backbone = IIMFBackbone(
-        embed_dim=bb.EMBED_DIM, depth=bb.DEPTH, num_heads=bb.NUM_HEADS, mlp_ratio=bb.MLP_RATIO,
-        patch_size=bb.STRIDE, template_size=cfg.DATA.TEMPLATE.SIZE, search_size=cfg.DATA.SEARCH.SIZE,
-        tbsi_loc=bb.TBSI_LOC, spsh_loc=bb.SPSH_LOC,
-        drop_path_rate=cfg.TRAIN.DROP_PATH_RATE if training else 0.0,
-        tbsi_drop_path=cfg.TRAIN.TBSI_DROP_PATH if training else ())
-    net = IIMFTrack(backbone, cfg.MODEL.HEAD.NUM_CHANNELS)
-    if training and cfg.MODEL.PRETRAIN_FILE:
-        from .checkpoint import load_pretrained
-        load_pretrained(net, cfg, pretrained_dir)
-    return net

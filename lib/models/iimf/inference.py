@@ -123,23 +123,30 @@ def quantize_linear_int8(module):
         return quantize_dynamic(module, {nn.Linear: per_channel_dynamic_qconfig})
 
 
-def prepare_for_inference(net, precision="fp32", device="cpu"):
-    """Eval-mode network on `device` in the requested precision (see the module docstring)."""
+def check_precision_device(precision, device):
+    """ValueError when ``precision`` cannot run on ``device`` (fp16 needs a GPU, int8 the CPU); a
+    warning when bf16 would be slow on this CPU. The one place these rules live."""
     if precision not in PRECISIONS:
         raise ValueError(f"precision {precision!r} is not one of {', '.join(PRECISIONS)}")
+    device = torch.device(device)
+    if precision == "int8" and device.type != "cpu":
+        raise ValueError("--precision int8 runs on the CPU only (--num_gpus 0); on a GPU use fp16 or bf16")
+    if precision == "fp16" and device.type != "cuda":
+        raise ValueError("--precision fp16 needs a GPU; on the CPU use bf16 or int8")
+    if precision == "bf16" and device.type == "cpu" and not bf16_fast_on_cpu():
+        warnings.warn("this CPU has no native bfloat16 (AVX512-BF16 or AMX): precision bf16 will be slow; "
+                      "use int8 instead", stacklevel=3)
+
+
+def prepare_for_inference(net, precision="fp32", device="cpu"):
+    """Eval-mode network on `device` in the requested precision (see the module docstring)."""
+    check_precision_device(precision, device)
     device = torch.device(device)
     net = net.eval().to(device)
     if precision == "fp32":
         if device.type == "cpu" and onednn_linear_available():
             use_onednn_linear(net)
         return net
-    if precision == "int8" and device.type != "cpu":
-        raise ValueError("precision int8 runs on the CPU only; use fp16 or bf16 on a GPU")
-    if precision == "fp16" and device.type != "cuda":
-        raise ValueError("precision fp16 needs a GPU; on the CPU use bf16 or int8")
-    if precision == "bf16" and device.type == "cpu" and not bf16_fast_on_cpu():
-        warnings.warn("this CPU has no native bfloat16 (AVX512-BF16 or AMX): precision bf16 will be slow; "
-                      "use int8 instead", stacklevel=2)
     use_exact_head(net, device)
     if precision == "int8":
         net.backbone = quantize_linear_int8(net.backbone)

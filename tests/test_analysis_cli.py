@@ -215,7 +215,8 @@ def test_short_file_is_one_warning_under_the_toolkit_protocols(lasher, capsys):
                      "--protocol", protocol]) == 0
         captured = capsys.readouterr()
         warnings_seen = [line for line in captured.err.splitlines() if line.startswith("warning:")]
-        assert warnings_seen == [f"warning: {path}: 4 rows, the ground truth has 6 frames; scored on the 4 frames present"]
+        assert warnings_seen == [f"warning: {path}: 4 rows, the ground truth has 6 frames; "
+                                 "scored on the 4 frames present"]
         row = table_rows(captured.out.replace("\nA ", "\noff30 "))["off30"]
         assert row[2] == pytest.approx(100 * 20 / 21 * (3 / 4 + 1 + 1) / 3, abs=0.01)   # seqA: 1 invalid frame of 4
 
@@ -252,6 +253,7 @@ def test_rgbt234_eight_value_rows_through_the_cli(tmp_path, capsys):
     assert main(argv + ["--protocol", "toolkit"]) == 0
     captured = capsys.readouterr()
     assert "T: 1 files hold 8-value rows" in captured.err and "corners (x1,y1)" in captured.err
-    assert [float(v) for v in captured.out.splitlines()[-1].split()[1:]] == pytest.approx([100, 100 * 20 / 21], abs=0.01)
+    row = [float(v) for v in captured.out.splitlines()[-1].split()[1:]]
+    assert row == pytest.approx([100, 100 * 20 / 21], abs=0.01)
     assert main(argv + ["--protocol", "pytracking"]) == USER_ERROR
     assert "row 1: 8 values, looks like corner format" in capsys.readouterr().err

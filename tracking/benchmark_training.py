@@ -60,11 +60,12 @@ def bench_end_to_end(trainer, sampler, workers, steps, warmup=3):
     """Samples/s of the training loop: loading and steps, wall clock."""
     loader = make_loader(sampler, trainer.batch_size, workers, pin_memory=trainer.device.type == "cuda")
     batches = iter(loader)
-    for _ in range(warmup):
-        trainer.train_step(next(batches))
-    seconds = time_call(lambda: [trainer.train_step(next(batches)) for _ in range(steps)], trainer.device)
-    del batches
-    return steps * trainer.batch_size / seconds
+
+    def run(n):
+        for _ in range(n):
+            trainer.train_step(next(batches))
+    run(warmup)
+    return steps * trainer.batch_size / time_call(lambda: run(steps), trainer.device)
 
 
 def bench_config(name, a, device, data_dir):

@@ -25,6 +25,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from lib.analysis.toolkit_format import write_toolkit_results  # noqa: E402
 from lib.config import config_name, load_config  # noqa: E402
 from lib.config.settings import dataset_dir, env_settings  # noqa: E402
 from lib.data.datasets import DATASETS, DatasetError, dataset_key, get_dataset  # noqa: E402
@@ -58,6 +59,9 @@ def parse_args(argv=None):
     p.add_argument("--save_dir", default=None,
                    help="folder with checkpoints/ and where test/tracking_results/ goes (overrides local.py)")
     p.add_argument("--no_progress", action="store_true", help="no progress bar")
+    p.add_argument("--result_format", default="xywh", choices=("xywh", "rgbt234_toolkit"),
+                   help="rgbt234_toolkit: also write <results>_toolkit/<seq>.txt with 8 values per row, the "
+                        "format the RGBT234 MATLAB toolkit reads (rgbt234 only)")
     return p.parse_args(argv)
 
 
@@ -113,6 +117,9 @@ def run(args) -> int:
         dataset_name = dataset_key(args.dataset_name)
     except ValueError as err:
         raise ValueError(f"--dataset_name: {err}") from None
+    if args.result_format == "rgbt234_toolkit" and dataset_name != "rgbt234":
+        raise ValueError(f"--result_format rgbt234_toolkit is the RGBT234 toolkit's format; --dataset_name is "
+                         f"{dataset_name}")
     options = options_from_args(args)
     settings = env_settings(data_dir=args.data_dir, save_dir=args.save_dir)
     epoch = int(cfg.TEST.EPOCH) if args.epoch is None else args.epoch
@@ -156,6 +163,8 @@ def run(args) -> int:
     summary = run_dataset(DatasetSpec(dataset_name, str(root)), factory, out_dir, sequences=sequences,
                           threads=threads, devices=devices, debug=bool(args.debug),
                           progress=not args.no_progress, dataset=dataset)
+    if args.result_format == "rgbt234_toolkit":
+        print(f"RGBT234 toolkit files (8 values per row) in {write_toolkit_results(out_dir, sequences or dataset.names)}")
     fps = f", {summary.frames / summary.seconds:.2f} frames/s" if summary.seconds > 0 and summary.frames else ""
     print(f"tracked {len(summary.done)} sequences ({summary.frames} frames{fps}), "
           f"{len(summary.skipped)} already complete, {len(summary.failed)} failed; results in {out_dir}")

@@ -7,8 +7,9 @@ loads (the official ``{'net': state_dict}`` format).
 """
 from __future__ import annotations
 
+import os
 from pathlib import Path
-from typing import Dict, List
+from typing import Dict, List, Union
 
 import torch
 
@@ -30,7 +31,7 @@ def training_state(trainer, epoch: int, stats: Dict) -> Dict:
             "config_name": trainer.config_name, "stats": dict(stats)}
 
 
-def atomic_torch_save(obj, path: PathLike) -> Path:
+def atomic_torch_save(obj, path: Union[str, os.PathLike]) -> Path:
     """``torch.save(obj, path)`` done atomically (a crash never leaves a truncated checkpoint)."""
     return atomic_write(path, lambda f: torch.save(obj, f))
 

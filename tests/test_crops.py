@@ -1,4 +1,4 @@
-"""sample_target / crop_geometry on hand-made cases (MODEL.md section 5)."""
+"""sample_target / crop_geometry on hand-made cases (docs/tracker.md#sample_target)."""
 import numpy as np
 import pytest
 import torch

@@ -161,3 +161,13 @@ def test_fast_network_is_tie_checked_unless_asked_not_to(tiny_cfg, net_and_input
     assert not isinstance(fast_network(copy.deepcopy(net), tiny_cfg, "int8", "cpu", tie_check=False,
                                        int8_ranges=net.int8_ranges), TieCheckedNet)
     assert not isinstance(fast_network(copy.deepcopy(net), tiny_cfg, "fp32", "cpu"), TieCheckedNet)
+
+
+def test_fast_paths_on_a_cpu_without_their_instructions_name_the_exact_path(net_and_inputs, monkeypatch):
+    from lib.models.iimf import inference
+    monkeypatch.setattr(inference, "int8_fast_on_cpu", lambda: False)
+    with pytest.warns(UserWarning, match="no int8 dot-product instructions.*use fp32"):
+        prepared(net_and_inputs[0], "int8")
+    monkeypatch.setattr(inference, "bf16_fast_on_cpu", lambda: False)
+    with pytest.warns(UserWarning, match="no native bfloat16.*use fp32"):
+        prepared(net_and_inputs[0], "bf16")

@@ -6,11 +6,11 @@ import numpy as np
 import pytest
 import torch
 
+from lib.train.resume import atomic_torch_save
 from lib.utils.io import (
     BoxFileError,
     ImageNotFoundError,
     ImageReadError,
-    atomic_torch_save,
     atomic_write,
     read_boxes,
     read_image,

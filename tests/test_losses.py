@@ -1,4 +1,4 @@
-"""Heatmap and losses on hand-computed cases (MODEL.md section 6)."""
+"""Heatmap and losses on hand-computed cases (docs/training.md#objective)."""
 import math
 
 import pytest

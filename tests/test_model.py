@@ -1,7 +1,5 @@
 """The network against the official model's outputs, and its construction rules."""
-import subprocess
-import sys
-
+import numpy as np
 import pytest
 import torch
 
@@ -9,19 +7,8 @@ from lib.config import load_config
 from lib.models.iimf import build_iimf, load_official_checkpoint
 from lib.models.iimf.checkpoint import convert_official_state_dict
 from lib.models.iimf.cross_attention import rearrange_channels
-
-CONFIGS = {"sot": "vitb_256_tbsi_32x1_1e4_lasher_15ep_sot", "in1k": "vitb_256_tbsi_32x4_4e4_lasher_15ep_in1k"}
+from tests.official.weights import CONFIGS, HERE as FIXTURE_DIR, fixture_inputs, official_state_dict, state_digest
 OUTPUTS = ["pred_boxes", "score_map", "size_map", "offset_map", "backbone_feat"]
-
-
-def _official_weights(shared_dir, tag):
-    sys.path.insert(0, str(shared_dir / "fixtures" / "official_forward"))
-    try:
-        import make_weights
-    finally:
-        sys.path.pop(0)
-    entries = make_weights.read_tsv(shared_dir / "design" / f"official_state_dict_{tag}.tsv")
-    return make_weights.build_state_dict(entries, 0, tag)
 
 
 def _record_intermediates(net):
@@ -44,52 +31,65 @@ def _record_intermediates(net):
     return store
 
 
-def _run_fixture(net, fx):
+def _run_fixture(net, inputs):
     net.eval()
     with torch.no_grad():
-        return net(template=[fx["template_rgb"], fx["template_tir"]], search=[fx["search_rgb"], fx["search_tir"]])
+        return net(template=[inputs["template_rgb"], inputs["template_tir"]],
+                   search=[inputs["search_rgb"], inputs["search_tir"]])
+
+
+def _assert_matches_fixture(ours, fixture, key, what=""):
+    """Compare with the official value at the positions the fixture kept (atol = rtol = 1e-4)."""
+    value = ours.detach().numpy()
+    if f"{key}.index" in fixture:
+        value = np.take(value, fixture[f"{key}.index"], axis=1)
+    torch.testing.assert_close(torch.from_numpy(value), torch.from_numpy(fixture[key]), atol=1e-4, rtol=1e-4,
+                               msg=lambda m: f"{what}{key}: {m}")
 
 
 @pytest.mark.parametrize("tag", ["sot", "in1k"])
-def test_matches_official_outputs_and_intermediates(shared_dir, tag, tmp_path):
-    fx = torch.load(shared_dir / "fixtures" / "official_forward" / f"{tag}_seed0.pt", weights_only=True)
+def test_matches_official_outputs_and_intermediates(tag, tmp_path):
+    fixture = dict(np.load(FIXTURE_DIR / f"forward_{tag}.npz"))
+    official = official_state_dict(tag)
+    assert state_digest(official) == str(fixture["weights_digest"]), \
+        "this torch draws other random numbers than the one the fixture was made with"
+    inputs = fixture_inputs()
     net = build_iimf(load_config(CONFIGS[tag]))
-    if tag == "sot":  # through the official file format and the fixture's own script
+    if tag == "sot":  # through the official file format
         ckpt = tmp_path / "iimf_sot_seed0.pth.tar"
-        subprocess.run([sys.executable, str(shared_dir / "fixtures" / "official_forward" / "make_weights.py"),
-                        "--tsv", str(shared_dir / "design" / "official_state_dict_sot.tsv"),
-                        "--seed", "0", "--out", str(ckpt)], check=True, capture_output=True)
+        torch.save({"net": official}, ckpt)
         load_official_checkpoint(net, ckpt)
         ckpt.unlink()
     else:
-        state, dropped = convert_official_state_dict(_official_weights(shared_dir, tag))
+        state, dropped = convert_official_state_dict(official)
         assert dropped == 60
         net.load_state_dict(state, strict=True)
+    del official
     store = _record_intermediates(net)
-    out = _run_fixture(net, fx)
+    out = _run_fixture(net, inputs)
     for key in OUTPUTS:
-        torch.testing.assert_close(out[key], fx[key], atol=1e-4, rtol=1e-4, msg=lambda m: f"{key}: {m}")
-    compared = [k for k in fx if k in store]
+        _assert_matches_fixture(out[key], fixture, key)
+    compared = [k for k in fixture if k in store]
     assert len(compared) >= (9 if tag == "sot" else 5)
     for key in compared:
-        torch.testing.assert_close(store[key], fx[key], atol=1e-4, rtol=1e-4, msg=lambda m: f"{key}: {m}")
+        _assert_matches_fixture(store[key], fixture, key)
     from lib.models.iimf.inference import prepare_for_inference
-    exact = _run_fixture(prepare_for_inference(net, "fp32", "cpu"), fx)  # the tracker's default path
+    exact = _run_fixture(prepare_for_inference(net, "fp32", "cpu"), inputs)  # the tracker's default path
     for key in ["pred_boxes", "score_map", "size_map", "offset_map"]:
-        torch.testing.assert_close(exact[key], fx[key], atol=1e-4, rtol=1e-4, msg=lambda m: f"exact {key}: {m}")
+        _assert_matches_fixture(exact[key], fixture, key, "exact ")
     if tag == "sot":  # the per-stream reference computation reaches the same numbers
         from lib.models.iimf.reference import reference_forward
         with torch.no_grad():
-            reference = reference_forward(net, [fx["template_rgb"], fx["template_tir"]],
-                                          [fx["search_rgb"], fx["search_tir"]])
+            reference = reference_forward(net, [inputs["template_rgb"], inputs["template_tir"]],
+                                          [inputs["search_rgb"], inputs["search_tir"]])
         for key in OUTPUTS:
-            torch.testing.assert_close(reference[key], fx[key], atol=1e-4, rtol=1e-4)
+            _assert_matches_fixture(reference[key], fixture, key, "reference ")
 
 
 def test_parameter_counts_without_dead_modules():
     counts = {tag: sum(p.numel() for p in build_iimf(load_config(name)).parameters())
               for tag, name in CONFIGS.items()}
-    # Official totals 200,252,037 / 240,415,365 minus the never-used parameters (MODEL.md section 1).
+    # Official totals 200,252,037 / 240,415,365 minus the never-used parameters (docs/model.md#parameter-counts).
     assert counts["sot"] == 200_252_037 - 18_121_728 - 4_721_664
     assert counts["in1k"] == 240_415_365 - 18_121_728 - 7_082_496
 
@@ -123,7 +123,7 @@ def test_own_checkpoint_round_trip_and_dead_keys_dropped(tiny_cfg, tmp_path, cap
 
 
 def test_legacy_checkpoints_load_and_junk_files_are_named(tiny_cfg, tmp_path):
-    from lib.models.iimf.checkpoint import check_checkpoint_for_config
+    from lib.models.iimf import check_checkpoint_for_config
     net = build_iimf(tiny_cfg)
     legacy = tmp_path / "legacy.pth.tar"  # the pre-1.6 torch.save format cannot be memory-mapped
     torch.save({"net": net.state_dict()}, legacy, _use_new_zipfile_serialization=False)
@@ -217,7 +217,7 @@ def test_missing_pretrained_file_names_path_and_readme(tiny_cfg):
 
 
 def test_pretrained_file_is_looked_up_in_the_pretrained_networks_folder(tiny_cfg, tmp_path):
-    from lib.models.iimf.checkpoint import pretrained_path
+    from lib.models.iimf import pretrained_path
     tiny_cfg.MODEL.PRETRAIN_FILE = "weights.pth"
     (tmp_path / "weights.pth").write_bytes(b"x")
     assert pretrained_path(tiny_cfg, tmp_path) == tmp_path / "weights.pth"

@@ -1,4 +1,4 @@
-"""Joint RGB-T processing (MODEL.md section 7): flips keep RGB and TIR aligned, jitter and
+"""Joint RGB-T processing (docs/training.md#processing-pipeline): flips keep RGB and TIR aligned, jitter and
 GT-in-crop formulas, brightness, normalisation, validity checks."""
 import math
 

@@ -5,11 +5,12 @@ import sys
 
 from lib.config import load_config
 from lib.models.iimf import build_iimf
-from lib.utils.profiling import count_flops, parameter_counts, tracking_inputs
+from lib.models.iimf.checkpoint import parameter_counts
+from lib.utils.profiling import count_flops, tracking_inputs
 
 
 def test_dead_parameter_count_matches_the_official_tables():
-    # MODEL.md section 1: official 200,252,037 (SOT) and 240,415,365 (in1k) parameters.
+    # docs/model.md#parameter-counts: official 200,252,037 (SOT) and 240,415,365 (in1k) parameters.
     sot = parameter_counts(build_iimf(load_config("vitb_256_tbsi_32x1_1e4_lasher_15ep_sot")))
     in1k = parameter_counts(build_iimf(load_config("vitb_256_tbsi_32x4_4e4_lasher_15ep_in1k")))
     assert sot["params_official"] == 200_252_037

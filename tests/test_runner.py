@@ -6,7 +6,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from lib.test import runner as R
+from lib.test import pool, results, runner as R
+from lib.utils import checkpoint_files
 
 
 # ------------------------------------------------------------------ fakes
@@ -60,7 +61,7 @@ def test_results_written_with_full_precision(tmp_path):
     ds = make([("a", 5), ("b b", 3)])
     summary, log = run(ds, tmp_path)
     assert summary.ok and sorted(summary.done) == ["a", "b b"] and summary.frames == 8
-    boxes = R.read_result(tmp_path / "a.txt")
+    boxes = results.read_result(tmp_path / "a.txt")
     assert boxes.shape == (5, 4)
     np.testing.assert_array_equal(boxes[0], [10, 20, 30, 40])                 # frame 0 = init box
     expected = [[v + i / 3 for v in (10.0, 20.0, 30.0, 40.0)] for i in range(1, 5)]
@@ -91,7 +92,7 @@ def test_resume_skips_complete_and_redoes_broken(tmp_path):
     assert (tmp_path / "s0.txt").read_text() == done_text
     assert (tmp_path / "s0.txt").stat().st_mtime_ns == mtime                     # not rewritten
     for s in ("s1", "s2", "s3", "s4"):
-        assert R.is_complete(tmp_path, s, 4)
+        assert results.is_complete(tmp_path, s, 4)
     # a third run has nothing to do
     summary, log = run(ds, tmp_path)
     assert summary.done == [] and len(summary.skipped) == 5 and log == []
@@ -100,7 +101,7 @@ def test_resume_skips_complete_and_redoes_broken(tmp_path):
 def test_frame_count_change_means_redo(tmp_path):
     run(make([("s", 4)]), tmp_path)
     summary, _ = run(make([("s", 6)]), tmp_path)          # the sequence got longer: redo
-    assert summary.done == ["s"] and len(R.read_result(tmp_path / "s.txt")) == 6
+    assert summary.done == ["s"] and len(results.read_result(tmp_path / "s.txt")) == 6
 
 
 def test_interrupted_run_keeps_finished_sequences(tmp_path):
@@ -116,7 +117,7 @@ def test_interrupted_run_keeps_finished_sequences(tmp_path):
     tracker = Interrupting(log)
     summary = R.run_dataset(lambda: ds, lambda d: tracker, tmp_path, progress=False)
     assert summary.interrupted and not summary.ok and summary.done == ["s0"]
-    assert R.is_complete(tmp_path, "s0", 3)
+    assert results.is_complete(tmp_path, "s0", 3)
     assert not (tmp_path / "s1.txt").exists()                 # the one in flight is simply lost
     summary, log2 = run(ds, tmp_path)
     assert summary.skipped == ["s0"] and sorted(summary.done) == ["s1", "s2"]
@@ -183,25 +184,25 @@ def test_dataset_errors_are_surfaced_by_sequence(tmp_path, broken_lasher):
 
 # ------------------------------------------------------------------ checkpoints and run info
 def test_checkpoint_lookup_order_and_error(tmp_path):
-    paths = R.default_checkpoint_paths(tmp_path, "cfgA", 15)
+    paths = checkpoint_files.default_checkpoint_paths(tmp_path, "cfgA", 15)
     assert paths == [tmp_path / "cfgA/checkpoints/train/tbsi_track/cfgA/TBSITrack_ep0015.pth.tar",
                      tmp_path / "checkpoints/train/tbsi_track/cfgA/TBSITrack_ep0015.pth.tar"]
     with pytest.raises(FileNotFoundError) as e:
-        R.find_checkpoint(tmp_path, "cfgA", 15)
+        checkpoint_files.find_checkpoint(tmp_path, "cfgA", 15)
     assert str(paths[0]) in str(e.value) and str(paths[1]) in str(e.value)
     paths[1].parent.mkdir(parents=True)
     paths[1].write_bytes(b"x")
-    assert R.find_checkpoint(tmp_path, "cfgA", 15) == paths[1]
+    assert checkpoint_files.find_checkpoint(tmp_path, "cfgA", 15) == paths[1]
     paths[0].parent.mkdir(parents=True)
     paths[0].write_bytes(b"y")
-    assert R.find_checkpoint(tmp_path, "cfgA", 15) == paths[0]              # the seed's layout first
+    assert checkpoint_files.find_checkpoint(tmp_path, "cfgA", 15) == paths[0]              # the seed's layout first
     with pytest.raises(FileNotFoundError, match="nope.pth"):
-        R.find_checkpoint(tmp_path, "cfgA", 15, checkpoint=tmp_path / "nope.pth")
+        checkpoint_files.find_checkpoint(tmp_path, "cfgA", 15, checkpoint=tmp_path / "nope.pth")
 
 
 def test_results_dir_layout(tmp_path):
-    assert R.results_dir(tmp_path, "tbsi_track", "c", "lasher_test") == tmp_path / "tbsi_track/c/lasher_test"
-    assert R.results_dir(tmp_path, "tbsi_track", "c", "gtot", run_id=7) == tmp_path / "tbsi_track/c_007/gtot"
+    assert results.results_dir(tmp_path, "tbsi_track", "c", "lasher_test") == tmp_path / "tbsi_track/c/lasher_test"
+    assert results.results_dir(tmp_path, "tbsi_track", "c", "gtot", run_id=7) == tmp_path / "tbsi_track/c_007/gtot"
 
 
 def test_run_info_refuses_mixing_checkpoints(tmp_path):
@@ -209,16 +210,16 @@ def test_run_info_refuses_mixing_checkpoints(tmp_path):
     a.write_bytes(b"weights a")
     b.write_bytes(b"weights b")
     out = tmp_path / "res"
-    R.check_run_info(out, a, "cfg")
-    R.check_run_info(out, b, "cfg")                   # no results yet (the first run failed at once): replaced
+    results.check_run_info(out, a, "cfg")
+    results.check_run_info(out, b, "cfg")                   # no results yet (the first run failed at once): replaced
     assert "b.pth.tar" in (out / "run_info.json").read_text()
-    R.check_run_info(out, a, "cfg")
+    results.check_run_info(out, a, "cfg")
     (out / "seq1.txt").write_text("1,2,3,4\n")
-    R.check_run_info(out, a, "cfg")                   # same weights: fine
+    results.check_run_info(out, a, "cfg")                   # same weights: fine
     with pytest.raises(R.RunError, match="another checkpoint.*--epoch"):
-        R.check_run_info(out, b, "cfg")
+        results.check_run_info(out, b, "cfg")
     with pytest.raises(R.RunError, match=r"another --save_dir\.$"):
-        R.check_run_info(out, b, "cfg", {"backend": "onnxruntime"})
+        results.check_run_info(out, b, "cfg", {"backend": "onnxruntime"})
 
 
 # ------------------------------------------------------------------ devices and workers
@@ -228,27 +229,27 @@ def test_select_devices(monkeypatch):
     monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
     monkeypatch.setattr(torch.cuda, "device_count", lambda: 0)
     with pytest.warns(UserWarning, match="no CUDA GPU"):
-        assert R.select_devices(1) == ["cpu"]
+        assert pool.select_devices(1) == ["cpu"]
     with pytest.warns(UserWarning, match="--num_gpus 0"):
-        assert R.select_devices(0) == ["cpu"]
+        assert pool.select_devices(0) == ["cpu"]
     monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
     monkeypatch.setattr(torch.cuda, "device_count", lambda: 3)
     with warnings.catch_warnings():
         warnings.simplefilter("error")
-        assert R.select_devices(2) == ["cuda:0", "cuda:1"]
-        assert R.select_devices(None) == ["cuda:0", "cuda:1", "cuda:2"]
+        assert pool.select_devices(2) == ["cuda:0", "cuda:1"]
+        assert pool.select_devices(None) == ["cuda:0", "cuda:1", "cuda:2"]
     with pytest.warns(UserWarning, match="only 3"):
-        assert len(R.select_devices(5)) == 3
+        assert len(pool.select_devices(5)) == 3
 
 
 def test_workers_round_robin_and_threads(monkeypatch):
-    assert R.worker_devices(5, ["cuda:0", "cuda:1"]) == ["cuda:0", "cuda:1", "cuda:0", "cuda:1", "cuda:0"]
-    assert R.worker_devices(3, ["cpu"]) == ["cpu"] * 3
-    monkeypatch.setattr(R, "_cpu_count", lambda: 2)
-    assert R.torch_threads_per_worker(6) == 1
-    assert R.torch_threads_per_worker(1) == 2
-    monkeypatch.setattr(R, "_cpu_count", lambda: 16)
-    assert R.torch_threads_per_worker(6) == 2
+    assert pool.worker_devices(5, ["cuda:0", "cuda:1"]) == ["cuda:0", "cuda:1", "cuda:0", "cuda:1", "cuda:0"]
+    assert pool.worker_devices(3, ["cpu"]) == ["cpu"] * 3
+    monkeypatch.setattr(pool, "available_cpus", lambda: 2)
+    assert pool.torch_threads_per_worker(6) == 1
+    assert pool.torch_threads_per_worker(1) == 2
+    monkeypatch.setattr(pool, "available_cpus", lambda: 16)
+    assert pool.torch_threads_per_worker(6) == 2
 
 
 def test_worker_start_failure_is_reported_per_sequence():
@@ -260,16 +261,16 @@ def test_worker_start_failure_is_reported_per_sequence():
         raise ValueError("checkpoint /x.pth.tar does not match the model")
 
     try:
-        state = R._start_worker(bad_factory, lambda: make([("a", 2)]), "cpu", threads)
+        state = pool._start_worker(bad_factory, lambda: make([("a", 2)]), "cpu", threads)
     finally:
         torch.set_num_threads(threads)
-    res = R._worker_sequence(state, "a", Path("/unused"))
+    res = pool._worker_sequence(state, "a", Path("/unused"), R.track_one)
     assert "could not start" in res["error"] and "/x.pth.tar" in res["error"]
 
 
 def test_cpu_workers_capped_at_cpu_count(tmp_path, monkeypatch, capsys):
     # 3 workers requested on a 1-CPU machine: runs in this process (lambdas need no pickling)
-    monkeypatch.setattr(R, "_cpu_count", lambda: 1)
+    monkeypatch.setattr(R, "available_cpus", lambda: 1)
     summary, _ = run(make([("a", 2), ("b", 2), ("c", 2)]), tmp_path, threads=3, devices=["cpu"])
     assert sorted(summary.done) == ["a", "b", "c"]
     assert "using 1" in capsys.readouterr().err

@@ -1,5 +1,5 @@
-"""The causal training sampler (MODEL.md section 7): intervals, gap growth, sequence filter,
-dataset ratios, absence labels, unreadable frames, seeding."""
+"""The causal training sampler (docs/training.md#sampler): intervals, gap growth, sequence filter,
+which frames count as visible, dataset ratios, absence labels, unreadable frames, seeding."""
 import logging
 from pathlib import Path
 
@@ -84,7 +84,7 @@ def test_gap_grows_by_five_until_a_visible_frame():
 def test_invisible_frames_never_drawn():
     vis = np.ones(60, bool)
     vis[10:50] = False
-    s = make([FakeSeq("a", 60, visible=vis)], max_gap=10, n=400)
+    s = make([FakeSeq("a", 60, visible=vis)], max_gap=10, n=400, positive_boxes_only=True)
     for i in range(400):
         d = s[i]
         assert vis[d["t"]] and vis[d["x"]]
@@ -96,10 +96,47 @@ def test_sequence_filter_length_and_visible_count():
     five = np.zeros(30, bool)
     five[:5] = True
     s = make([FakeSeq("short", 19), FakeSeq("four_visible", 30, visible=four), FakeSeq("ok", 30, visible=five),
-              FakeSeq("len20", 20)])
+              FakeSeq("len20", 20)], positive_boxes_only=True)
     assert sorted(si.seq.name for si in s.sequences[0]) == ["len20", "ok"]
     with pytest.raises(ValueError, match="no sequence"):
         make([FakeSeq("short", 19)])
+    # the original counts every frame as visible: only the length filter applies
+    s = make([FakeSeq("short", 19), FakeSeq("four_visible", 30, visible=four), FakeSeq("len20", 20)])
+    assert sorted(si.seq.name for si in s.sequences[0]) == ["four_visible", "len20"]
+
+
+def reject_zero_size(z, zbox, x, xbox, rng):
+    """Processing stub with the real processing's rule: a pair with a zero-size box is invalid."""
+    valid = all(box[2] * box[3] > 0 for box in (zbox, xbox))
+    return {"valid": valid, "t": int(z[0, 0, 0]), "x": int(x[0, 0, 0])}
+
+
+def pair_valid_probability(visible, max_gap):
+    """P(template and search frame both have a positive box) when every frame may be drawn."""
+    n, total = len(visible), 0.0
+    for t in range(n - 1):
+        search = visible[t + 1:min(t + max_gap, n)]
+        total += visible[t] * search.mean()
+    return total / (n - 1)
+
+
+@pytest.mark.parametrize("positive_boxes_only", [False, True])
+def test_zero_size_frames_are_drawn_and_rejected_as_in_the_original(positive_boxes_only):
+    vis = np.ones(50, bool)
+    vis[5:30] = False                                     # w = 0 in the GT on half the frames
+    seqs = [FakeSeq("absent_half", 50, visible=vis), FakeSeq("always", 50)]
+    s = TrackingSampler([FakeDataset("d0", seqs)], [1], reject_zero_size, samples_per_epoch=4000, max_gap=10,
+                        positive_boxes_only=positive_boxes_only)
+    draws = [s[i] for i in range(4000)]
+    share = np.mean([d["sequence"] == "absent_half" for d in draws])
+    if positive_boxes_only:
+        assert abs(share - 0.5) < 0.03                    # the fix: only usable frames, equal shares
+        return
+    # the original: a rejected pair restarts from a new sequence, so that sequence gets fewer samples
+    p = pair_valid_probability(vis, 10)
+    expected = p / (p + 1)
+    assert expected < 0.4 and abs(share - expected) < 3 * np.sqrt(expected * (1 - expected) / 4000) + 0.005
+    assert all(vis[d["t"]] and vis[d["x"]] for d in draws if d["sequence"] == "absent_half")
 
 
 def test_dataset_ratio():

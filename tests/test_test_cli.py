@@ -165,8 +165,7 @@ def test_broken_sequence_fails_clearly_others_complete(workspace, tmp_path, caps
 
 # ------------------------------------------------------------------ local settings
 def test_create_default_local_file_and_settings(tmp_path, monkeypatch):
-    from lib.test.evaluation import environment as test_env
-    from lib.train.admin import environment as train_env
+    from lib.config import settings as env
 
     (tmp_path / "DATA" / "LasHeR" / "testingset").mkdir(parents=True)      # other capitalisation
     (tmp_path / "DATA" / "rgbt234").mkdir()
@@ -175,47 +174,41 @@ def test_create_default_local_file_and_settings(tmp_path, monkeypatch):
                            "--workspace_dir", ".", "--data_dir", "DATA", "--save_dir", "./output",
                            "--output_root", str(root)], cwd=tmp_path, capture_output=True, text=True, timeout=60)
     assert proc.returncode == 0, proc.stderr
-    test_local = root / "lib/test/evaluation/local.py"
-    train_local = root / "lib/train/admin/local.py"
-    monkeypatch.setattr(test_env, "LOCAL_FILE", test_local)
-    monkeypatch.setattr(train_env, "LOCAL_FILE", train_local)
+    local = root / "lib/config/local.py"
+    monkeypatch.setattr(env, "LOCAL_FILE", local)
 
-    s = test_env.env_settings()
+    s = env.env_settings()
     assert s.lasher_dir == str(tmp_path / "DATA" / "LasHeR")
     assert s.rgbt234_dir == str(tmp_path / "DATA" / "rgbt234")
     assert s.rgbt210_dir == str(tmp_path / "DATA" / "rgbt210") and s.gtot_dir == str(tmp_path / "DATA" / "gtot")
     assert s.save_dir == str(tmp_path / "output")
     assert s.results_path == str(tmp_path / "output" / "test" / "tracking_results")
     assert s.workspace_dir == str(tmp_path) and s.pretrained_networks == str(tmp_path / "pretrained_models")
-    assert test_env.dataset_dir(s, "lasher_test") == tmp_path / "DATA" / "LasHeR"
-    with pytest.raises(test_env.SettingsError) as e:
-        test_env.dataset_dir(s, "gtot")
-    assert "gtot_dir" in str(e.value) and str(tmp_path / "DATA" / "gtot") in str(e.value) and str(test_local) in str(e.value)
-
-    t = train_env.env_settings()
-    assert t.lasher_dir == s.lasher_dir and t.save_dir == s.save_dir
-    assert t.tensorboard_dir == str(tmp_path / "output" / "tensorboard")
-    assert t.pretrained_networks == str(tmp_path / "pretrained_models") and t.workspace_dir == str(tmp_path)
+    assert env.dataset_dir(s, "lasher_test") == tmp_path / "DATA" / "LasHeR"
+    with pytest.raises(env.SettingsError) as e:
+        env.dataset_dir(s, "gtot")
+    assert "gtot_dir" in str(e.value) and str(tmp_path / "DATA" / "gtot") in str(e.value) and str(local) in str(e.value)
+    assert s.tensorboard_dir == str(tmp_path / "output" / "tensorboard")
     # --save_dir override keeps the rest of local.py
-    t2 = train_env.env_settings(save_dir=tmp_path / "other")
-    assert t2.save_dir == str(tmp_path / "other") and t2.lasher_dir == t.lasher_dir
-    s2 = test_env.env_settings(save_dir=tmp_path / "other")
+    s2 = env.env_settings(save_dir=tmp_path / "other")
+    assert s2.save_dir == str(tmp_path / "other") and s2.lasher_dir == s.lasher_dir
     assert s2.results_path == str(tmp_path / "other" / "test" / "tracking_results")
+    # OSTrack's two local.py files are shims that re-export the one file
+    for shim in ("lib/train/admin/local.py", "lib/test/evaluation/local.py"):
+        text = (root / shim).read_text()
+        assert "from lib.config.local import *" in text and "lib/config/local.py" in text
 
 
 def test_missing_local_file_error(tmp_path, monkeypatch):
-    from lib.test.evaluation import environment as test_env
-    from lib.train.admin import environment as train_env
+    from lib.config import settings as env
 
-    monkeypatch.setattr(test_env, "LOCAL_FILE", tmp_path / "lib/test/evaluation/local.py")
-    monkeypatch.setattr(train_env, "LOCAL_FILE", tmp_path / "lib/train/admin/local.py")
-    for mod in (test_env, train_env):
-        with pytest.raises(test_env.SettingsError) as e:
-            mod.env_settings()
-        assert str(mod.LOCAL_FILE) in str(e.value)
-        assert "create_default_local_file.py --workspace_dir . --data_dir DATA --save_dir ./output" in str(e.value)
+    monkeypatch.setattr(env, "LOCAL_FILE", tmp_path / "lib/config/local.py")
+    with pytest.raises(env.SettingsError) as e:
+        env.env_settings()
+    assert str(env.LOCAL_FILE) in str(e.value)
+    assert "create_default_local_file.py --workspace_dir . --data_dir DATA --save_dir ./output" in str(e.value)
     # --data_dir works without local.py
-    s = train_env.env_settings(data_dir=tmp_path / "D", save_dir=tmp_path / "S")
+    s = env.env_settings(data_dir=tmp_path / "D", save_dir=tmp_path / "S")
     assert s.lasher_dir == str(tmp_path / "D" / "lasher") and s.save_dir == str(tmp_path / "S")
     assert s.tensorboard_dir == str(tmp_path / "S" / "tensorboard")
 
@@ -223,13 +216,12 @@ def test_missing_local_file_error(tmp_path, monkeypatch):
 def test_settings_from_data_dir_variants(tmp_path):
     from lib.data.datasets import get_dataset
     from lib.data.synthetic import generate_dataset
-    from lib.test.evaluation.environment import dataset_dir, settings_from_data_dir
-    from lib.train.admin.environment import settings_from_data_dir as train_settings
+    from lib.config.settings import dataset_dir, settings_from_data_dir
 
     s = settings_from_data_dir(tmp_path / "D", save_dir=tmp_path / "out")
     assert s.lasher_dir == str(tmp_path / "D" / "lasher")
     assert s.results_path == str(tmp_path / "out" / "test" / "tracking_results")
-    t = train_settings(tmp_path / "D")
+    t = settings_from_data_dir(tmp_path / "D")
     assert t.save_dir == str(Path(t.workspace_dir) / "output")
     # DATA that is itself a LasHeR folder, and lasher_dir pointing at the testingset folder
     generate_dataset(tmp_path / "L", n_train=0, n_test=1, frames=2, size=(64, 64), seed=0)

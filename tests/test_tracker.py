@@ -1,4 +1,4 @@
-"""Tracker arithmetic (MODEL.md section 5): Hann window, cal_bbox, map_box_back, clip_box and a
+"""Tracker arithmetic (docs/tracker.md#tracking-step): Hann window, cal_bbox, map_box_back, clip_box and a
 whole tracking run with a fake network whose output makes the boxes hand-derivable."""
 import math
 import re

@@ -155,13 +155,14 @@ def ref_cal_bbox(score, size_map, offset_map, n):
 
 
 def ref_clip(box, H, W, margin):
-    bx, by, bw, bh = box
-    ex, ey = bx + bw, by + bh
-    bx = min(max(0, bx), W - margin)
-    ex = min(max(margin, ex), W)
-    by = min(max(0, by), H - margin)
-    ey = min(max(margin, ey), H)
-    return [bx, by, max(margin, ex - bx), max(margin, ey - by)]
+    """The official clip, one axis at a time: the end from the unclipped start, both ends clamped."""
+    clipped = []
+    for start, length, limit in ((box[0], box[2], W), (box[1], box[3], H)):
+        end = start + length
+        start = min(max(0, start), limit - margin)
+        clipped.append((start, max(margin, min(max(margin, end), limit) - start)))
+    (x, w), (y, h) = clipped
+    return [x, y, w, h]
 
 
 class RefTracker:

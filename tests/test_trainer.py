@@ -7,7 +7,10 @@ import pytest
 import torch
 
 from lib.config import load_config
-from lib.train.trainer import Trainer, build_optimizer, clip_active, find_latest_checkpoint, param_groups
+from lib.train.optim import build_optimizer, clip_active, param_groups
+from lib.train.trainer import Trainer
+from lib.utils.checkpoint_files import latest_checkpoint as find_latest_checkpoint
+from tests.official.weights import read_layout
 
 SOT = "vitb_256_tbsi_32x1_1e4_lasher_15ep_sot"
 IN1K = "vitb_256_tbsi_32x4_4e4_lasher_15ep_in1k"
@@ -24,9 +27,8 @@ class NamedParams:
             yield n, torch.nn.Parameter(torch.zeros(1))
 
 
-def official_names(shared_dir, which):
-    rows = (shared_dir / "design" / f"official_state_dict_{which}.tsv").read_text().splitlines()
-    return [r.split("\t")[0] for r in rows if r.strip() and r.split("\t")[3] == "param"]
+def official_names(which):
+    return [key for key, _, _, kind in read_layout(which) if kind == "param"]
 
 
 def groups_by_name(net, cfg):
@@ -34,9 +36,9 @@ def groups_by_name(net, cfg):
     return set(g[0]["param_names"]), set(g[1]["param_names"]), g
 
 
-def test_lr_groups_sot_official_names(shared_dir):
+def test_lr_groups_sot_official_names():
     cfg = load_config(SOT)
-    names = official_names(shared_dir, "sot")
+    names = official_names("sot")
     full, low, g = groups_by_name(NamedParams(names), cfg)
     assert g[0]["lr"] == pytest.approx(1e-4) and g[1]["lr"] == pytest.approx(1e-5)
     assert full == {n for n in names if "tbsi" in n}
@@ -50,9 +52,9 @@ def test_lr_groups_sot_official_names(shared_dir):
     assert all(n.startswith("backbone.") and "sp_sh_layer" not in n and "tbsi" not in n for n in low_fix)
 
 
-def test_lr_groups_in1k_official_names(shared_dir):
+def test_lr_groups_in1k_official_names():
     cfg = load_config(IN1K)
-    names = official_names(shared_dir, "in1k")
+    names = official_names("in1k")
     full, low, g = groups_by_name(NamedParams(names), cfg)
     assert g[0]["lr"] == pytest.approx(4e-4) and g[1]["lr"] == pytest.approx(4e-5)
     assert full == {n for n in names if not n.startswith("backbone.")}
@@ -170,9 +172,9 @@ def test_checkpoint_format_and_resume_matches_uninterrupted_run(tmp_path, data_d
     logging.getLogger("lib.data.sampler").warning("frame x is unreadable")  # the run is over: not logged
     assert "frame x" not in (tmp_path / "b" / "logs" / "tbsi_track-tiny.log").read_text()
     capsys.readouterr()
-    b._open_logs()                                     # during a run, data warnings go to the log and the console
+    b.run_log.open()                                   # during a run, data warnings go to the log and the console
     logging.getLogger("lib.data.sampler").warning("frame y is unreadable")
-    b._close_logs()
+    b.run_log.close()
     assert "frame y is unreadable" in (tmp_path / "b" / "logs" / "tbsi_track-tiny.log").read_text()
     assert "warning: frame y is unreadable" in capsys.readouterr().err
 
@@ -212,7 +214,7 @@ def test_missing_data_dir_is_a_clear_error(tmp_path):
 def test_damaged_images_on_disk_are_skipped_in_workers(tmp_path, caplog):
     import logging
     from lib.data.synthetic import generate_dataset
-    from lib.train.trainer import build_train_sampler, make_loader
+    from lib.train.data import build_train_sampler, make_loader
     generate_dataset(tmp_path / "lasher", 2, 1, frames=(24, 24), size=(96, 80), seed=2)
     seq_dir = sorted((tmp_path / "lasher" / "trainingset").iterdir())[0]
     damaged = sorted((seq_dir / "visible").iterdir())[:12]

@@ -71,6 +71,10 @@ def test_fast_paths_from_the_command_line(sequence_and_checkpoint, tmp_path):
     net = build_iimf(cfg)
     net.load_state_dict(torch.load(ckpt, weights_only=True)["net"])
     onnx = export_onnx(net, cfg, tmp_path / "tiny.onnx")
+    calibration = subprocess.run([sys.executable, "tracking/calibrate_int8.py", "tbsi_track", "tiny_demo",
+                                  "--checkpoint", str(ckpt), "--data_dir", str(seq.parents[1]), "--dataset_name",
+                                  "lasher_test", "--sequences", "1", "--frames", "4"], capture_output=True, text=True)
+    assert calibration.returncode == 0, calibration.stderr
     common = ["--rgb", seq / "visible", "--tir", seq / "infrared", "--device", "cpu"]
     rows = {}
     for name, extra in (("exact", ["--checkpoint", ckpt]), ("onnx", ["--backend", "onnxruntime", "--onnx", onnx]),

@@ -1,15 +1,15 @@
 #!/usr/bin/env python
-"""Write the local path files for training and testing (both ignored by git):
+"""Write the local path file for training, testing and analysis (ignored by git):
 
     python tracking/create_default_local_file.py --workspace_dir . --data_dir DATA --save_dir ./output
 
-writes lib/train/admin/local.py and lib/test/evaluation/local.py with absolute paths:
-LasHeR at DATA/lasher (the folder holding trainingset/, testingset/ and the list files; pointing
-lasher_dir at the testingset folder itself also works for testing), RGBT234 at DATA/rgbt234,
-RGBT210 at DATA/rgbt210, GTOT at DATA/gtot (a differently-cased existing folder such as
-DATA/LasHeR is picked up), results and checkpoints under --save_dir, pretrained weights in
-<workspace_dir>/pretrained_models. Edit the files afterwards if your folders live elsewhere.
-Existing files are overwritten.
+writes lib/config/local.py with absolute paths: LasHeR at DATA/lasher (the folder holding
+trainingset/, testingset/ and the list files; pointing lasher_dir at the testingset folder itself
+also works for testing), RGBT234 at DATA/rgbt234, RGBT210 at DATA/rgbt210, GTOT at DATA/gtot (a
+differently-cased existing folder such as DATA/LasHeR is picked up), results and checkpoints under
+--save_dir, pretrained weights in <workspace_dir>/pretrained_models. Edit it afterwards if your
+folders live elsewhere. OSTrack's lib/train/admin/local.py and lib/test/evaluation/local.py are
+written as shims that re-export it. Existing files are overwritten.
 """
 import argparse
 import sys
@@ -17,32 +17,13 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from lib.test.evaluation.environment import DATA_SUBDIRS, LOCAL_FILE as TEST_LOCAL, PRJ_DIR, default_paths  # noqa: E402
-from lib.train.admin.environment import LOCAL_FILE as TRAIN_LOCAL  # noqa: E402
+from lib.config.settings import (DATA_SUBDIRS, LOCAL_FILE, OSTRACK_LOCAL_FILES, PRJ_DIR,  # noqa: E402
+                                 default_paths, local_file_text)
 from lib.utils.io import atomic_write  # noqa: E402
 
-HEADER = ('"""Local paths ({what}). Written by tracking/create_default_local_file.py; ignored by git.\n'
-          'Edit freely. lasher_dir: the folder holding trainingset/ and testingset/ (or, for testing,\n'
-          'the testingset folder itself)."""\n')
-
-
-def _lines(paths, attrs, indent, target):
-    width = max(len(a) for a in attrs)
-    return [f"{indent}{target}.{a.ljust(width)} = {str(paths[a])!r}" for a in attrs]
-
-
-def train_local_text(paths) -> str:
-    attrs = ["workspace_dir", "save_dir", "tensorboard_dir", "pretrained_networks", *DATA_SUBDIRS]
-    body = "\n".join(_lines(paths, attrs, " " * 8, "self"))
-    return (HEADER.format(what="training") + "\n\nclass EnvironmentSettings:\n"
-            "    def __init__(self):\n" + body + "\n")
-
-
-def test_local_text(paths) -> str:
-    attrs = ["workspace_dir", "save_dir", "results_path", "tensorboard_dir", "pretrained_networks", *DATA_SUBDIRS]
-    body = "\n".join(_lines(paths, attrs, " " * 4, "settings"))
-    return (HEADER.format(what="testing") + "\nfrom lib.test.evaluation.environment import EnvSettings\n\n\n"
-            "def local_env_settings():\n    settings = EnvSettings()\n" + body + "\n    return settings\n")
+SHIM = ('"""OSTrack\'s place for the local paths. This project keeps one set of paths for training and\n'
+        'testing in lib/config/local.py (edit that file); this shim re-exports it."""\n'
+        'from lib.config.local import *  # noqa: F401,F403\n')
 
 
 def main(argv=None):
@@ -56,18 +37,15 @@ def main(argv=None):
     args = parser.parse_args(argv)
 
     paths = default_paths(args.workspace_dir, args.data_dir, args.save_dir)
-    train_file, test_file = TRAIN_LOCAL, TEST_LOCAL
-    if args.output_root is not None:
-        root = Path(args.output_root)
-        train_file = root / TRAIN_LOCAL.relative_to(PRJ_DIR)
-        test_file = root / TEST_LOCAL.relative_to(PRJ_DIR)
-    atomic_write(train_file, train_local_text(paths))
-    atomic_write(test_file, test_local_text(paths))
-    print(f"wrote {train_file}")
-    print(f"wrote {test_file}")
-    for attr in DATA_SUBDIRS:
-        state = "" if Path(paths[attr]).is_dir() else "   (does not exist yet)"
-        print(f"  {attr:12s} = {paths[attr]}{state}")
+    root = Path(args.output_root) if args.output_root is not None else PRJ_DIR
+    local_file = root / LOCAL_FILE.relative_to(PRJ_DIR)
+    atomic_write(local_file, local_file_text(paths))
+    print(f"wrote {local_file}")
+    for shim in OSTRACK_LOCAL_FILES:
+        atomic_write(root / shim.relative_to(PRJ_DIR), SHIM)
+    for setting in DATA_SUBDIRS:
+        state = "" if Path(paths[setting]).is_dir() else "   (does not exist yet)"
+        print(f"  {setting:12s} = {paths[setting]}{state}")
     print(f"  save_dir     = {paths['save_dir']}")
     return 0
 

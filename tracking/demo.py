@@ -22,6 +22,12 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
+import numpy as np  # noqa: E402
+
+from lib.data.datasets import get_dataset  # noqa: E402
+from lib.utils.io import atomic_write  # noqa: E402
+from lib.utils.video import VideoWriter, draw_rgbt  # noqa: E402
+
 CONFIG = "tiny_demo"
 MIN_MARGIN = 10.0  # SR points the trained tracker must gain over holding the first box
 
@@ -39,8 +45,6 @@ def run(args):
 
 def write_static_baseline(data_dir, out_dir):
     """Results of a tracker that never moves: the first GT box on every frame."""
-    from lib.data.datasets import get_dataset
-    from lib.utils.io import atomic_write
     dataset = get_dataset("lasher_test", data_dir / "lasher")
     out_dir.mkdir(parents=True, exist_ok=True)
     for name in dataset.names:
@@ -51,9 +55,6 @@ def write_static_baseline(data_dir, out_dir):
 
 def render_gif(data_dir, results_dir, path, max_frames=60):
     """The first test sequence with the tracker's box (green) and the ground truth (red)."""
-    import numpy as np
-    from lib.data.datasets import get_dataset
-    from lib.utils.video import VideoWriter, draw_rgbt
     dataset = get_dataset("lasher_test", data_dir / "lasher")
     seq = dataset[dataset.names[0]]
     boxes = np.loadtxt(results_dir / f"{seq.name}.txt", delimiter=",", ndmin=2)

@@ -12,7 +12,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import torch  # noqa: E402
 
-from lib.config import load_config  # noqa: E402
+from lib.config import config_name, load_config  # noqa: E402
 from lib.models.iimf import build_iimf, load_official_checkpoint  # noqa: E402
 from lib.models.iimf.onnx_backend import OnnxRuntimeNet, export_onnx  # noqa: E402
 from lib.utils.io import file_sha256  # noqa: E402
@@ -35,7 +35,7 @@ def main(argv=None):
     else:
         print("no --checkpoint: exporting random weights (for speed tests only)")
     args.out.parent.mkdir(parents=True, exist_ok=True)
-    metadata = {"config": Path(args.config).stem,
+    metadata = {"config": config_name(args.config),
                 "checkpoint": str(args.checkpoint.absolute()) if args.checkpoint else "",
                 "checkpoint_sha256": file_sha256(args.checkpoint) if args.checkpoint else ""}
     export_onnx(net, cfg, args.out, opset=args.opset, metadata=metadata)

@@ -12,50 +12,16 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from lib.data.synthetic import generate_dataset  # noqa: E402
-
-
-def _size(text):
-    try:
-        w, h = (int(v) for v in text.lower().split("x"))
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"--size must look like 320x256, got {text!r}") from None
-    if w < 64 or h < 64:
-        raise argparse.ArgumentTypeError(f"--size must be at least 64x64, got {text!r}")
-    return w, h
-
-
-def _frames(text):
-    try:
-        if "-" in text:
-            lo, hi = (int(v) for v in text.split("-"))
-            if not 2 <= lo <= hi:
-                raise ValueError
-            return lo, hi
-        k = int(text)
-        if k < 2:
-            raise ValueError
-        return k
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"--frames must be K >= 2 or a range LO-HI, got {text!r}") from None
-
-
-def _count(text):
-    try:
-        n = int(text)
-        if n < 0:
-            raise ValueError
-        return n
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a count >= 0, got {text!r}") from None
+from lib.utils.arguments import frame_count, frame_size, non_negative_int  # noqa: E402
 
 
 def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--out", required=True, help="output folder (gets the LasHeR layout)")
-    p.add_argument("--train", type=_count, default=12, help="training sequences (default 12)")
-    p.add_argument("--test", type=_count, default=4, help="test sequences (default 4)")
-    p.add_argument("--frames", type=_frames, default=None, help="frames per sequence: K or LO-HI (default 40-60)")
-    p.add_argument("--size", type=_size, default=(320, 256), help="frame size WxH (default 320x256)")
+    p.add_argument("--train", type=non_negative_int, default=12, help="training sequences (default 12)")
+    p.add_argument("--test", type=non_negative_int, default=4, help="test sequences (default 4)")
+    p.add_argument("--frames", type=frame_count, default=None, help="frames per sequence: K or LO-HI (default 40-60)")
+    p.add_argument("--size", type=frame_size, default=(320, 256), help="frame size WxH (default 320x256)")
     p.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
     p.add_argument("--no-traps", action="store_true",
                    help="plain names and every GT file (default reproduces LasHeR's traps: names with a space, "

@@ -16,10 +16,11 @@ import torch  # noqa: E402
 
 from lib.config import load_config  # noqa: E402
 from lib.models.iimf import build_iimf  # noqa: E402
+from lib.models.iimf.checkpoint import parameter_counts  # noqa: E402
 from lib.models.iimf.inference import PRECISIONS, prepare_for_inference  # noqa: E402
 from lib.models.iimf.int8 import RangeRecorder  # noqa: E402
 from lib.utils.io import atomic_write  # noqa: E402
-from lib.utils.profiling import (count_flops, parameter_counts, summarize_times, time_forward,  # noqa: E402
+from lib.utils.profiling import (count_flops, summarize_times, time_forward,  # noqa: E402
                                  tracking_inputs)
 
 
@@ -71,11 +72,10 @@ def main(argv=None):
         with torch.inference_mode():
             return net(template=template, search=search, return_features=False)
 
-    sync = torch.cuda.synchronize if args.device == "cuda" else None
     result = {"config": args.config, "device": args.device,
               "device_name": torch.cuda.get_device_name() if args.device == "cuda" else "cpu",
               "threads": torch.get_num_threads(), "precision": args.precision, **counts,
-              "gflops": gflops, **summarize_times(time_forward(forward, args.runs, synchronize=sync))}
+              "gflops": gflops, **summarize_times(time_forward(forward, args.runs, device=args.device))}
     print(f"{args.config} on {result['device_name']} ({result['threads']} threads): "
           f"{result['params_m']:.2f} M parameters ({result['params_official_m']:.2f} M with the official "
           f"never-used ones), {result['gflops']:.1f} GFLOPs per frame, latency median {result['latency_ms']:.1f} ms "

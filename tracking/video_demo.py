@@ -13,9 +13,10 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from lib.config import load_config  # noqa: E402
-from lib.test.runner import find_checkpoint  # noqa: E402
-from lib.test.tracker import BACKENDS, PRECISIONS, build_tracker  # noqa: E402
+from lib.config import config_name, load_config  # noqa: E402
+from lib.test.options import add_inference_args, options_from_args  # noqa: E402
+from lib.test.tracker import build_tracker  # noqa: E402
+from lib.utils.checkpoint_files import find_checkpoint  # noqa: E402
 from lib.utils.io import atomic_write, read_boxes  # noqa: E402
 from lib.utils.video import FrameSource, VideoWriter, draw_rgbt, paired_frames  # noqa: E402
 
@@ -52,43 +53,33 @@ def main(argv=None):
     parser.add_argument("--rgb", required=True, help="RGB video file or folder of frames")
     parser.add_argument("--tir", required=True, help="TIR video file or folder of frames")
     parser.add_argument("--init", type=parse_box, help="initial box x,y,w,h in pixels of the first frame")
-    parser.add_argument("--checkpoint", help="weights (default: the training run's TEST.EPOCH checkpoint)")
-    parser.add_argument("--epoch", type=int, help="checkpoint epoch (default: TEST.EPOCH of the config)")
+    add_inference_args(parser)
     parser.add_argument("--save_dir", default="./output", help="where training wrote its checkpoints")
     parser.add_argument("--out", default="output/video_demo.mp4", help=".mp4, .avi or .gif to write")
     parser.add_argument("--boxes", help="also write the boxes (x,y,w,h per frame) to this text file")
     parser.add_argument("--device", default=None, help="cpu or cuda (default: cuda if available)")
-    parser.add_argument("--precision", default="fp32", choices=PRECISIONS,
-                        help="fp32 (default): the exact path; bf16 (CPU with bf16 support, GPU), fp16 (GPU), "
-                             "int8 (CPU): opt-in fast paths")
-    parser.add_argument("--no_tie_check", action="store_true",
-                        help="fast paths: do not recompute exactly the frames the fast path leaves undecided")
-    parser.add_argument("--backend", default="torch", choices=BACKENDS,
-                        help="torch (default) or onnxruntime (runs the model given with --onnx)")
-    parser.add_argument("--onnx", help="model exported by tracking/export_onnx.py (--backend onnxruntime)")
     args = parser.parse_args(argv)
-    if (args.onnx is not None) != (args.backend == "onnxruntime"):
-        parser.error("--backend onnxruntime and --onnx PATH go together")
-    if args.onnx is not None and (args.checkpoint is not None or args.epoch is not None):
-        parser.error("--checkpoint and --epoch are not used with --backend onnxruntime: the weights are inside "
-                     "the ONNX file")
+    try:
+        options = options_from_args(args)
+    except ValueError as err:
+        parser.error(str(err))
 
     try:
         cfg = load_config(args.tracker_param, args.tracker_name)
-        config_name = Path(args.tracker_param).stem
+        name = config_name(args.tracker_param)
         epoch = cfg.TEST.EPOCH if args.epoch is None else args.epoch
-        checkpoint = None if args.backend == "onnxruntime" else find_checkpoint(
-            args.save_dir, config_name, epoch, args.tracker_name, args.checkpoint, config_arg=args.tracker_param)
+        checkpoint = None if options.backend == "onnxruntime" else find_checkpoint(
+            args.save_dir, name, epoch, args.tracker_name, args.checkpoint, config_arg=args.tracker_param)
         rgb, tir = FrameSource(args.rgb, "RGB"), FrameSource(args.tir, "TIR")
         frames = paired_frames(rgb, tir)
         box = initial_box(args)
-        tracker = build_tracker(cfg, checkpoint, args.device, precision=args.precision, backend=args.backend,
-                                onnx=args.onnx, tie_check=not args.no_tie_check)
-        if args.backend == "onnxruntime":
-            tracker.net.check_config(cfg, config_name)
-            print(f"model {args.onnx} on onnxruntime")
+        tracker = build_tracker(cfg, checkpoint, args.device, precision=options.precision, backend=options.backend,
+                                onnx=options.onnx, tie_check=options.tie_check)
+        if options.backend == "onnxruntime":
+            tracker.net.check_config(cfg, name)
+            print(f"model {options.onnx} on onnxruntime")
         else:
-            print(f"checkpoint {checkpoint}, precision {args.precision}, device {tracker.device}")
+            print(f"checkpoint {checkpoint}, precision {options.precision}, device {tracker.device}")
         boxes, seconds = [], 0.0  # tracking time only (not reading, drawing or encoding)
         with VideoWriter(args.out, fps=getattr(rgb, "fps", 20.0)) as writer:
             for index, frame in enumerate(frames):

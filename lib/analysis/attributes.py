@@ -6,9 +6,7 @@ import numpy as np
 
 from lib.analysis.boxfile import AnalysisError
 from lib.analysis.groundtruth import read_names
-
-LASHER_ATTRIBUTES = ("NO", "PO", "TO", "HO", "MB", "LI", "HI", "AIV", "LR", "DEF",
-                     "BC", "SA", "CM", "TC", "FL", "OV", "FM", "SV", "ARC")
+from lib.data.datasets.lasher import LASHER_ATTRIBUTES
 RGBT_ATTRIBUTES = ("BC", "CM", "DEF", "FM", "HO", "LI", "LR", "MB", "NO", "TC", "PO", "SC")
 
 

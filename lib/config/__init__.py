@@ -9,6 +9,7 @@ A key that is not in DEFAULTS is an error naming the key and the file.
 import copy
 import sys
 from pathlib import Path
+from typing import Optional
 
 import yaml
 
@@ -42,7 +43,12 @@ def _to_config(tree):
     return Config({k: _to_config(v) if isinstance(v, dict) else copy.deepcopy(v) for k, v in tree.items()})
 
 
-def config_path(name, script="tbsi_track"):
+def config_name(name: str) -> str:
+    """The name a config's outputs are filed under: the stem of a YAML path, else ``name`` itself."""
+    return Path(name).stem if Path(name).suffix in (".yaml", ".yml") else str(name)
+
+
+def config_path(name: str, script: str = "tbsi_track") -> Path:
     """experiments/<script>/<name>.yaml, or `name` itself when it is a path to a file."""
     candidate = Path(name)
     if candidate.suffix in (".yaml", ".yml") or candidate.is_file():
@@ -105,7 +111,7 @@ def _warn_inert(keys, source):
               f"(see lib/config/defaults.py INERT_KEYS): {', '.join(new)}", file=sys.stderr)
 
 
-def merge_overrides(cfg, override, source="overrides"):
+def merge_overrides(cfg: Config, override: dict, source: str = "overrides") -> Config:
     """Apply a nested dict of overrides to cfg in place, with the same checks as a YAML file."""
     inert = []
     _merge(cfg, override, source, inert=inert)
@@ -113,8 +119,19 @@ def merge_overrides(cfg, override, source="overrides"):
     return cfg
 
 
-def load_config(name=None, script="tbsi_track"):
-    """The defaults updated by experiments/<script>/<name>.yaml (or by the YAML file `name`)."""
+def load_config(name: Optional[str] = None, script: str = "tbsi_track") -> Config:
+    """The defaults (lib/config/defaults.py) updated by a YAML file.
+
+    Args:
+        name: a config name (``experiments/<script>/<name>.yaml``) or the path of a YAML file;
+            None gives the defaults alone.
+        script: the experiment family, the folder under ``experiments/``.
+
+    Raises:
+        FileNotFoundError: no such config (the message lists the configs there are).
+        ValueError: not valid YAML, an unknown key (named, with the keys known at its level) or a
+            value of the wrong type.
+    """
     cfg = _to_config(DEFAULTS)
     if name is None:
         return cfg

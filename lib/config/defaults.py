@@ -60,10 +60,11 @@ DEFAULTS = {
         "TBSI_DROP_PATH": [],         # entry 0: SpSh layer; entry j: TBSI layer j
         "SOT_PRETRAIN": False,        # True: the whole model starts from an SOT-pretrained checkpoint
         "SAVE_INTERVAL": 1,           # write a checkpoint every N epochs (and always after the last)
-        # Fixes of the original's training bugs (MODEL.md section 8, item 14). Off = original behaviour.
+        # Fixes of the original's training bugs (docs/training.md#off-by-default-fixes). Off = original behaviour.
         "FIX_LR_GROUPS": False,       # new layers at the full LR (SOT: SpSh and head; in1k: SpSh and TBSI)
         "FIX_GRAD_CLIP_AMP": False,   # clip gradients (GRAD_CLIP_NORM) under AMP too
         "USE_ABSENCE_LABELS": False,  # treat frames flagged in absence.label as invisible when sampling
+        "FIX_ZERO_SIZE_FRAMES": False,  # draw only frames whose GT box has w > 0 and h > 0
         "SCHEDULER": {
             "TYPE": "step",
             "DECAY_RATE": 0.1,

@@ -1,5 +1,5 @@
 """Joint RGB-T processing of one template/search pair (the original's STARKProcessing,
-``mode='sequence'``, MODEL.md section 7).
+``mode='sequence'``, docs/training.md#processing-pipeline).
 
 Steps, in order:
 

@@ -1,17 +1,22 @@
-"""The training sampler: draws template/search pairs from RGB-T sequences (MODEL.md section 7,
+"""The training sampler: draws template/search pairs from RGB-T sequences (docs/training.md#sampler,
 the original's ``TrackingSampler`` in ``causal`` mode with one template and one search frame).
 
 Per sample:
 
 * pick a dataset with probability proportional to ``DATASETS_RATIO``;
-* pick a sequence uniformly among those with length >= 20 and more than 4 visible frames
-  (visible = GT w > 0 and h > 0; with ``TRAIN.USE_ABSENCE_LABELS`` also not flagged in
-  LasHeR's ``absence.label``);
+* pick a sequence uniformly among those with length >= 20 and more than 4 visible frames;
 * template id: uniform over the visible ids < len - 1;
 * search id: uniform over the visible ids in ``(t, t + MAX_SAMPLE_INTERVAL + gap)`` (exclusive
   both ends, capped at the sequence end); if there is none, the gap grows by 5 and a new
   template id is drawn;
-* the pair goes through ``processing``; if it is marked invalid, everything is drawn again.
+* the pair goes through ``processing``; if it is marked invalid, everything is drawn again,
+  starting from a new sequence.
+
+Visible frames: as in the original, every frame (the original marks all LasHeR frames visible,
+so a frame whose GT box has zero size can be drawn; processing then rejects the pair).
+``positive_boxes_only`` (``TRAIN.FIX_ZERO_SIZE_FRAMES``) draws only frames with GT w > 0 and
+h > 0; ``use_absence_labels`` (``TRAIN.USE_ABSENCE_LABELS``) also leaves out the frames LasHeR's
+``absence.label`` flags.
 
 A frame that cannot be read (missing or damaged image, RGB/TIR size mismatch) is logged once per
 process with its path, remembered as unusable, and the sample is drawn again. Errors of any
@@ -56,14 +61,15 @@ class SequenceInfo:
         self.dataset_name = dataset_name
 
 
-def _sequence_info(seq, dataset_name: str, use_absence: bool, warn: bool = True) -> SequenceInfo:
+def _sequence_info(seq, dataset_name: str, use_absence: bool, positive_boxes_only: bool = False,
+                   warn: bool = True) -> SequenceInfo:
     problem = getattr(seq, "gt_length_problem", lambda: None)() if warn else None
     if problem:
         log.warning("%s", problem)
     gt = np.asarray(seq.ground_truth, dtype=np.float64)
     n = min(len(gt), int(seq.num_frames))
     gt = gt[:n]
-    visible = (gt[:, 2] > 0) & (gt[:, 3] > 0)
+    visible = (gt[:, 2] > 0) & (gt[:, 3] > 0) if positive_boxes_only else np.ones(n, dtype=bool)
     if use_absence:
         absence = getattr(seq, "absence", None)
         if absence is not None:
@@ -90,12 +96,14 @@ class TrackingSampler(Dataset):
     search_frame, search_box, rng)`` returns a dict with ``valid``.
 
     ``len(self)`` is ``samples_per_epoch`` (the number this process draws per epoch: the trainer
-    passes the per-rank share). Call ``set_epoch(e)`` before each epoch.
+    passes the per-rank share). Call ``set_epoch(e)`` before each epoch. ``use_absence_labels``
+    and ``positive_boxes_only``: which frames count as visible (see the module docstring).
     """
 
     def __init__(self, datasets: Sequence, ratios: Sequence[float], processing: Callable,
                  samples_per_epoch: int, max_gap: int = 200, seed: int = 0, rank: int = 0,
-                 use_absence_labels: bool = False, dataset_names: Optional[Sequence[str]] = None):
+                 use_absence_labels: bool = False, positive_boxes_only: bool = False,
+                 dataset_names: Optional[Sequence[str]] = None):
         if len(datasets) == 0:
             raise ValueError("TrackingSampler: no training dataset given (DATA.TRAIN.DATASETS_NAME is empty)")
         if len(ratios) != len(datasets):
@@ -116,7 +124,7 @@ class TrackingSampler(Dataset):
         # Read every sequence's GT / frame list once, here (before DataLoader workers fork).
         self.sequences: List[List[SequenceInfo]] = []
         for ds, name in zip(datasets, names):
-            infos = [_sequence_info(seq, name, self.use_absence_labels, warn=self.rank == 0)
+            infos = [_sequence_info(seq, name, self.use_absence_labels, positive_boxes_only, warn=self.rank == 0)
                      for seq in _iter_sequences(ds)]
             usable = [s for s in infos if len(s.visible) >= MIN_SEQ_LEN and int(s.visible.sum()) > MIN_VISIBLE]
             self.sequences.append(usable)

@@ -37,14 +37,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import List, Tuple, Union
 
+import cv2
 import numpy as np
+
+from lib.data.datasets.lasher import LASHER_ATTRIBUTES
 
 __all__ = ["SyntheticSequence", "render_sequence", "generate_dataset", "sequence_names", "GENERATOR_VERSION"]
 
 GENERATOR_VERSION = 2
-# LasHeR's 19 challenge attributes, in the order of its Attributes_order.txt.
-LASHER_ATTRIBUTES = ("NO", "PO", "TO", "HO", "MB", "LI", "HI", "AIV", "LR", "DEF",
-                     "BC", "SA", "CM", "TC", "FL", "OV", "FM", "SV", "ARC")
 JPEG_QUALITY = 90
 _SPLIT_CODE = {"train": 1, "test": 2}
 
@@ -86,8 +86,6 @@ class SyntheticSequence:
 # --------------------------------------------------------------------------------------------
 def _smooth_field(rng, h, w, cells_y, cells_x, channels=1):
     """Low-frequency random field in [0, 1]: random grid upsampled with cubic interpolation."""
-    import cv2
-
     grid = rng.random((cells_y, cells_x, channels)).astype(np.float32)
     up = cv2.resize(grid, (w, h), interpolation=cv2.INTER_CUBIC)
     if up.ndim == 2:
@@ -114,8 +112,6 @@ def _smooth_path(rng, n, lo, hi, vmax):
 
 def _shape_mask(kind, h, w):
     """Float alpha mask of an ellipse or rounded box filling an h x w box (antialiased)."""
-    import cv2
-
     s = 4  # draw at 4x, then area-downsample for soft edges
     m = np.zeros((h * s, w * s), np.uint8)
     if kind == 0:
@@ -174,139 +170,200 @@ def _blend(dst, src, alpha, x, y):
 
 
 # --------------------------------------------------------------------------------------------
-# One sequence
+# One sequence: backgrounds, the target's path and look, an occluder, optional events, frames.
+# The steps draw from the sequence's generator in this order; changing it changes every file.
 # --------------------------------------------------------------------------------------------
-def render_sequence(rng: np.random.Generator, n_frames: int, size: Tuple[int, int] = (320, 256)) -> SyntheticSequence:
-    """Render one RGB-T sequence of ``n_frames`` frames of ``size = (W, H)``."""
-    import cv2
+TEXTURE_SIZE = 64                 # side of the target's (and distractor's) texture tile, pixels
+MIN_TARGET_SIDE = 8               # pixels
+CLUTTER_ITEMS = (8, 16)           # rectangles and discs on the RGB background
+CLUTTER_OPACITY = 0.7
+WARM_BLOBS = (2, 5)               # lukewarm objects in the TIR background
+TARGET_TIR_BASE, TARGET_TIR_CORE = 175.0, 55.0
+OCCLUDER_TIR = (80.0, 110.0)
+P_DISTRACTOR, P_DIMMING, P_ABSENCE = 0.5, 0.35, 0.6
+MIN_FRAMES_FOR_ABSENCE = 20
+RGB_NOISE, TIR_NOISE, TIR_BLUR = 3.0, 2.0, 1.2
 
-    W, H = int(size[0]), int(size[1])
-    N = int(n_frames)
-    if N < 2 or W < 64 or H < 64:
-        raise ValueError(f"synthetic sequence needs >= 2 frames and a size >= 64x64, got {N} frames, {W}x{H}")
-    short = min(W, H)
 
-    # ---- backgrounds ----
-    rgb_bg = 60 + 130 * _smooth_field(rng, H, W, 3, 4, 3)
-    rgb_bg += 50 * (_smooth_field(rng, H, W, max(2, H // 10), max(2, W // 10), 3) - 0.5)
-    rgb_bg = rgb_bg.astype(np.float32)
-    clutter = np.zeros((H, W, 3), np.uint8)
-    cmask = np.zeros((H, W), np.uint8)
-    for _ in range(int(rng.integers(8, 16))):
-        col = tuple(int(v) for v in rng.uniform(50, 200, 3))
-        p1 = (int(rng.integers(0, W)), int(rng.integers(0, H)))
+@dataclass
+class _Path:
+    """A box per frame: top-left ``xs, ys`` and size ``ws, hs`` (int arrays), centres ``cxs, cys``."""
+
+    xs: np.ndarray
+    ys: np.ndarray
+    ws: np.ndarray
+    hs: np.ndarray
+    cxs: np.ndarray
+    cys: np.ndarray
+
+
+def _rgb_background(rng, width, height):
+    """Smooth colour field plus finer variation, with opaque-ish clutter shapes on top."""
+    short = min(width, height)
+    rgb = 60 + 130 * _smooth_field(rng, height, width, 3, 4, 3)
+    rgb += 50 * (_smooth_field(rng, height, width, max(2, height // 10), max(2, width // 10), 3) - 0.5)
+    rgb = rgb.astype(np.float32)
+    clutter = np.zeros((height, width, 3), np.uint8)
+    mask = np.zeros((height, width), np.uint8)
+    for _ in range(int(rng.integers(*CLUTTER_ITEMS))):
+        colour = tuple(int(v) for v in rng.uniform(50, 200, 3))
+        corner = (int(rng.integers(0, width)), int(rng.integers(0, height)))
         if rng.random() < 0.5:
-            p2 = (p1[0] + int(rng.integers(8, W // 4)), p1[1] + int(rng.integers(8, H // 4)))
-            cv2.rectangle(clutter, p1, p2, col, -1)
-            cv2.rectangle(cmask, p1, p2, 255, -1)
+            far = (corner[0] + int(rng.integers(8, width // 4)), corner[1] + int(rng.integers(8, height // 4)))
+            cv2.rectangle(clutter, corner, far, colour, -1)
+            cv2.rectangle(mask, corner, far, 255, -1)
         else:
-            r = int(rng.integers(5, short // 8))
-            cv2.circle(clutter, p1, r, col, -1)
-            cv2.circle(cmask, p1, r, 255, -1)
-    cm = cmask.astype(np.float32)[:, :, None] / 255.0 * 0.7
-    rgb_bg = rgb_bg * (1 - cm) + clutter.astype(np.float32) * cm
+            radius = int(rng.integers(5, short // 8))
+            cv2.circle(clutter, corner, radius, colour, -1)
+            cv2.circle(mask, corner, radius, 255, -1)
+    opacity = mask.astype(np.float32)[:, :, None] / 255.0 * CLUTTER_OPACITY
+    return rgb * (1 - opacity) + clutter.astype(np.float32) * opacity
 
-    tir_bg = 45 + 40 * _smooth_field(rng, H, W, 2, 3)[:, :, 0]
-    yy, xx = np.mgrid[0:H, 0:W].astype(np.float32)
-    g = rng.uniform(-1, 1, 2)
-    tir_bg += 10 * (g[0] * xx / W + g[1] * yy / H)
-    for _ in range(int(rng.integers(2, 5))):  # lukewarm, smooth objects (distract a little)
-        cx, cy, r = rng.uniform(0, W), rng.uniform(0, H), rng.uniform(8, short / 6)
-        tir_bg += rng.uniform(25, 55) * np.exp(-((xx - cx) ** 2 + (yy - cy) ** 2) / (2 * r * r))
-    tir_bg = tir_bg.astype(np.float32)
 
-    # ---- target: appearance and motion ----
+def _tir_background(rng, width, height):
+    """Cool, smooth field with a gentle gradient and a few lukewarm Gaussian blobs."""
+    short = min(width, height)
+    tir = 45 + 40 * _smooth_field(rng, height, width, 2, 3)[:, :, 0]
+    yy, xx = np.mgrid[0:height, 0:width].astype(np.float32)
+    slope = rng.uniform(-1, 1, 2)
+    tir += 10 * (slope[0] * xx / width + slope[1] * yy / height)
+    for _ in range(int(rng.integers(*WARM_BLOBS))):
+        cx, cy, radius = rng.uniform(0, width), rng.uniform(0, height), rng.uniform(8, short / 6)
+        tir += rng.uniform(25, 55) * np.exp(-((xx - cx) ** 2 + (yy - cy) ** 2) / (2 * radius * radius))
+    return tir.astype(np.float32)
+
+
+def _target_path(rng, n, width, height):
+    """The target's box per frame (smooth scale change and motion) and its speed limit."""
+    short = min(width, height)
     w0 = rng.uniform(0.11, 0.2) * short * 1.2
     h0 = float(np.clip(w0 * np.exp(rng.uniform(-0.5, 0.6)), 0.08 * short, 0.32 * short))
-    srange = rng.uniform(0.15, 0.35)
-    scale = np.exp(srange * np.sin(2 * np.pi * rng.uniform(0.3, 0.8) * np.linspace(0, 1, N) + rng.uniform(0, 2 * np.pi)))
+    scale_range = rng.uniform(0.15, 0.35)
+    scale = np.exp(scale_range * np.sin(2 * np.pi * rng.uniform(0.3, 0.8) * np.linspace(0, 1, n)
+                                        + rng.uniform(0, 2 * np.pi)))
     scale = scale / scale[0] * rng.uniform(0.9, 1.1)
-    ws = np.maximum(np.round(w0 * scale), 8).astype(int)
-    hs = np.maximum(np.round(h0 * scale), 8).astype(int)
-    mx, my = ws.max() / 2 + 2, hs.max() / 2 + 2
-    vmax = max(4.0, 0.22 * float(np.sqrt(w0 * h0)))
-    cxs = _smooth_path(rng, N, mx, W - mx, vmax)
-    cys = _smooth_path(rng, N, my, H - my, vmax * 0.8)
-    xs = np.clip(np.round(cxs - ws / 2), 0, W - ws).astype(int)
-    ys = np.clip(np.round(cys - hs / 2), 0, H - hs).astype(int)
+    ws = np.maximum(np.round(w0 * scale), MIN_TARGET_SIDE).astype(int)
+    hs = np.maximum(np.round(h0 * scale), MIN_TARGET_SIDE).astype(int)
+    margin_x, margin_y = ws.max() / 2 + 2, hs.max() / 2 + 2
+    max_speed = max(4.0, 0.22 * float(np.sqrt(w0 * h0)))
+    cxs = _smooth_path(rng, n, margin_x, width - margin_x, max_speed)
+    cys = _smooth_path(rng, n, margin_y, height - margin_y, max_speed * 0.8)
+    xs = np.clip(np.round(cxs - ws / 2), 0, width - ws).astype(int)
+    ys = np.clip(np.round(cys - hs / 2), 0, height - hs).astype(int)
+    return _Path(xs, ys, ws, hs, cxs, cys), (w0, h0), max_speed
 
+
+def _target_look(rng):
+    """(shape kind, RGB texture tile, TIR texture tile): a two-colour pattern; a warm body with a hot core."""
     shape_kind = int(rng.integers(2))
-    T = 64
-    c1, c2 = _vivid(rng), _vivid(rng)
-    tex = _pattern(rng, T, c1, c2)
-    tyy, txx = np.mgrid[0:T, 0:T].astype(np.float32) / T
-    core = np.exp(-((txx - 0.5) ** 2 + (tyy - 0.45) ** 2) / (2 * 0.2 ** 2))
-    blot = _smooth_field(rng, T, T, 5, 5)[:, :, 0]
-    tir_tex = (175 + 55 * core + 30 * (blot - 0.5)).astype(np.float32)
+    rgb = _pattern(rng, TEXTURE_SIZE, _vivid(rng), _vivid(rng))
+    yy, xx = np.mgrid[0:TEXTURE_SIZE, 0:TEXTURE_SIZE].astype(np.float32) / TEXTURE_SIZE
+    core = np.exp(-((xx - 0.5) ** 2 + (yy - 0.45) ** 2) / (2 * 0.2 ** 2))
+    blotches = _smooth_field(rng, TEXTURE_SIZE, TEXTURE_SIZE, 5, 5)[:, :, 0]
+    tir = (TARGET_TIR_BASE + TARGET_TIR_CORE * core + 30 * (blotches - 0.5)).astype(np.float32)
+    return shape_kind, rgb, tir
 
-    # ---- occluder: partial, passes over the target around frame t_occ ----
-    t_occ = int(rng.integers(max(1, int(0.3 * N)), max(2, int(0.8 * N))))
-    occ_w = int(max(4, round(rng.uniform(0.35, 0.55) * ws[t_occ])))
-    occ_h = int(max(8, round(rng.uniform(1.2, 1.8) * hs[t_occ])))
-    occ_v = rng.uniform(3, 7) * rng.choice([-1, 1])
-    occ_dy = rng.uniform(0.3, 0.6) * hs[t_occ] * rng.choice([-1, 1])
-    occ_cx = cxs[t_occ] + occ_v * (np.arange(N) - t_occ)
-    if abs(occ_cx[0] - cxs[0]) < (occ_w + ws[0]) / 2 + 2:  # keep the first frame unoccluded
-        occ_cx = cxs[t_occ] - occ_v * (np.arange(N) - t_occ)
-    occ_cy = np.full(N, cys[t_occ] + occ_dy)
-    occ_col = rng.uniform(70, 150, 3).astype(np.float32)
-    occ_tex = (occ_col + rng.normal(0, 10, (occ_h, occ_w, 3))).astype(np.float32)
-    occ_tir = np.float32(rng.uniform(80, 110))
-    occ_alpha = np.ones((occ_h, occ_w), np.float32)
 
-    # ---- optional distractor (RGB look-alike, cool in TIR), dimming, absence ----
-    has_distractor = rng.random() < 0.5
-    if has_distractor:
-        d_tex = _pattern(rng, T, _vivid(rng), _vivid(rng))
-        dw, dh = int(round(w0 * rng.uniform(0.8, 1.2))), int(round(h0 * rng.uniform(0.8, 1.2)))
-        d_alpha = _shape_mask(shape_kind, dh, dw)
-        d_rgb = cv2.resize(d_tex, (dw, dh), interpolation=cv2.INTER_LINEAR)
-        dxs = _smooth_path(rng, N, dw / 2, W - dw / 2, vmax) - dw / 2
-        dys = _smooth_path(rng, N, dh / 2, H - dh / 2, vmax) - dh / 2
-    gain = np.ones(N, np.float32)
-    if rng.random() < 0.35:
-        tc, width = rng.uniform(0.3, 0.9) * N, rng.uniform(0.08, 0.2) * N
-        gain -= np.float32(rng.uniform(0.35, 0.6)) * np.exp(-((np.arange(N) - tc) ** 2) / (2 * width ** 2)).astype(np.float32)
-    absent = np.zeros(N, bool)
-    if N >= 20 and rng.random() < 0.6:
+def _occluder(rng, n, target):
+    """A flat box that passes over (part of) the target around one frame, never at frame 0.
+    Returns (top-left per frame (n, 2), RGB texture, TIR value)."""
+    t_occ = int(rng.integers(max(1, int(0.3 * n)), max(2, int(0.8 * n))))
+    width = int(max(4, round(rng.uniform(0.35, 0.55) * target.ws[t_occ])))
+    height = int(max(8, round(rng.uniform(1.2, 1.8) * target.hs[t_occ])))
+    speed = rng.uniform(3, 7) * rng.choice([-1, 1])
+    dy = rng.uniform(0.3, 0.6) * target.hs[t_occ] * rng.choice([-1, 1])
+    cx = target.cxs[t_occ] + speed * (np.arange(n) - t_occ)
+    if abs(cx[0] - target.cxs[0]) < (width + target.ws[0]) / 2 + 2:  # keep the first frame unoccluded
+        cx = target.cxs[t_occ] - speed * (np.arange(n) - t_occ)
+    cy = np.full(n, target.cys[t_occ] + dy)
+    colour = rng.uniform(70, 150, 3).astype(np.float32)
+    rgb = (colour + rng.normal(0, 10, (height, width, 3))).astype(np.float32)
+    corners = np.stack([np.round(cx - width / 2), np.round(cy - height / 2)], axis=1).astype(int)
+    return corners, rgb, np.float32(rng.uniform(*OCCLUDER_TIR))
+
+
+def _distractor(rng, n, width, height, target_size, shape_kind, max_speed):
+    """Maybe an RGB look-alike of the target (invisible in TIR): (alpha, RGB, top-left per frame) or None."""
+    if not rng.random() < P_DISTRACTOR:
+        return None
+    texture = _pattern(rng, TEXTURE_SIZE, _vivid(rng), _vivid(rng))
+    w0, h0 = target_size
+    dw, dh = int(round(w0 * rng.uniform(0.8, 1.2))), int(round(h0 * rng.uniform(0.8, 1.2)))
+    rgb = cv2.resize(texture, (dw, dh), interpolation=cv2.INTER_LINEAR)
+    xs = _smooth_path(rng, n, dw / 2, width - dw / 2, max_speed) - dw / 2
+    ys = _smooth_path(rng, n, dh / 2, height - dh / 2, max_speed) - dh / 2
+    return _shape_mask(shape_kind, dh, dw), rgb, np.round(np.stack([xs, ys], axis=1)).astype(int)
+
+
+def _rgb_gain(rng, n):
+    """Per-frame brightness of the RGB camera: maybe a dimming for a while (TIR is unaffected)."""
+    gain = np.ones(n, np.float32)
+    if rng.random() < P_DIMMING:
+        middle, width = rng.uniform(0.3, 0.9) * n, rng.uniform(0.08, 0.2) * n
+        depth = np.float32(rng.uniform(0.35, 0.6))
+        gain -= depth * np.exp(-((np.arange(n) - middle) ** 2) / (2 * width ** 2)).astype(np.float32)
+    return gain
+
+
+def _absent_frames(rng, n):
+    """Maybe a few consecutive frames, late in the sequence, where the target is gone."""
+    absent = np.zeros(n, bool)
+    if n >= MIN_FRAMES_FOR_ABSENCE and rng.random() < P_ABSENCE:
         k = int(rng.integers(2, 5))
-        a0 = int(rng.integers(int(0.4 * N), int(0.85 * N) - k + 1))
-        absent[a0:a0 + k] = True
+        first = int(rng.integers(int(0.4 * n), int(0.85 * n) - k + 1))
+        absent[first:first + k] = True
+    return absent
 
-    # ---- render ----
-    rgb_out = np.empty((N, H, W, 3), np.uint8)
-    tir_out = np.empty((N, H, W), np.uint8)
-    gt = np.zeros((N, 4), np.int64)
-    occluded = np.zeros(N, np.float32)
-    for t in range(N):
-        rgb = rgb_bg.copy()
-        tir = tir_bg.copy()
-        if has_distractor:
-            _blend(rgb, d_rgb, d_alpha, int(round(dxs[t])), int(round(dys[t])))
-        x, y, w, h = int(xs[t]), int(ys[t]), int(ws[t]), int(hs[t])
+
+def render_sequence(rng: np.random.Generator, n_frames: int, size: Tuple[int, int] = (320, 256)) -> SyntheticSequence:
+    """Render one RGB-T sequence of ``n_frames`` frames of ``size = (W, H)``."""
+    width, height, n = int(size[0]), int(size[1]), int(n_frames)
+    if n < 2 or width < 64 or height < 64:
+        raise ValueError(f"synthetic sequence needs >= 2 frames and a size >= 64x64, got {n} frames, "
+                         f"{width}x{height}")
+    rgb_background = _rgb_background(rng, width, height)
+    tir_background = _tir_background(rng, width, height)
+    target, target_size, max_speed = _target_path(rng, n, width, height)
+    shape_kind, target_rgb, target_tir = _target_look(rng)
+    occluder_corners, occluder_rgb, occluder_tir = _occluder(rng, n, target)
+    distractor = _distractor(rng, n, width, height, target_size, shape_kind, max_speed)
+    gain = _rgb_gain(rng, n)
+    absent = _absent_frames(rng, n)
+
+    rgb_out = np.empty((n, height, width, 3), np.uint8)
+    tir_out = np.empty((n, height, width), np.uint8)
+    gt = np.zeros((n, 4), np.int64)
+    occluded = np.zeros(n, np.float32)
+    occluder_alpha = np.ones(occluder_rgb.shape[:2], np.float32)
+    occluder_tir_patch = np.full(occluder_rgb.shape[:2], occluder_tir, np.float32)
+    for t in range(n):
+        rgb, tir = rgb_background.copy(), tir_background.copy()
+        if distractor is not None:
+            alpha, patch, corners = distractor
+            _blend(rgb, patch, alpha, *corners[t])
+        x, y, w, h = int(target.xs[t]), int(target.ys[t]), int(target.ws[t]), int(target.hs[t])
         if not absent[t]:
             alpha = _shape_mask(shape_kind, h, w)
-            shift = (t * 2) % T  # slow texture drift: appearance changes a little
-            t_rgb = cv2.resize(np.roll(tex, shift, axis=1), (w, h), interpolation=cv2.INTER_LINEAR)
-            t_tir = cv2.resize(tir_tex, (w, h), interpolation=cv2.INTER_LINEAR)
-            _blend(rgb, t_rgb, alpha, x, y)
-            _blend(tir, t_tir, alpha, x, y)
+            drift = (t * 2) % TEXTURE_SIZE  # slow texture drift: the appearance changes a little
+            _blend(rgb, cv2.resize(np.roll(target_rgb, drift, axis=1), (w, h), interpolation=cv2.INTER_LINEAR),
+                   alpha, x, y)
+            _blend(tir, cv2.resize(target_tir, (w, h), interpolation=cv2.INTER_LINEAR), alpha, x, y)
             gt[t] = (x, y, w, h)
-        ox, oy = int(round(occ_cx[t] - occ_w / 2)), int(round(occ_cy[t] - occ_h / 2))
-        _blend(rgb, occ_tex, occ_alpha, ox, oy)
-        _blend(tir, np.full((occ_h, occ_w), occ_tir, np.float32), occ_alpha, ox, oy)
+        ox, oy = occluder_corners[t]
+        _blend(rgb, occluder_rgb, occluder_alpha, ox, oy)
+        _blend(tir, occluder_tir_patch, occluder_alpha, ox, oy)
         if not absent[t]:
-            ix = max(0, min(x + w, ox + occ_w) - max(x, ox))
-            iy = max(0, min(y + h, oy + occ_h) - max(y, oy))
-            occluded[t] = ix * iy / float(w * h)
+            overlap_x = max(0, min(x + w, ox + occluder_rgb.shape[1]) - max(x, ox))
+            overlap_y = max(0, min(y + h, oy + occluder_rgb.shape[0]) - max(y, oy))
+            occluded[t] = overlap_x * overlap_y / float(w * h)
         rgb *= gain[t]
-        rgb += rng.normal(0, 3, (H, W, 1)).astype(np.float32)
-        tir = cv2.GaussianBlur(tir, (0, 0), 1.2)
-        tir += rng.normal(0, 2, (H, W)).astype(np.float32)
+        rgb += rng.normal(0, RGB_NOISE, (height, width, 1)).astype(np.float32)
+        tir = cv2.GaussianBlur(tir, (0, 0), TIR_BLUR)
+        tir += rng.normal(0, TIR_NOISE, (height, width)).astype(np.float32)
         rgb_out[t] = np.clip(rgb + 0.5, 0, 255).astype(np.uint8)
         tir_out[t] = np.clip(tir + 0.5, 0, 255).astype(np.uint8)
     return SyntheticSequence(rgb_out, tir_out, gt, absent, occluded, dimmed=bool(gain.min() < 1),
-                             distractor=has_distractor)
+                             distractor=distractor is not None)
 
 
 # --------------------------------------------------------------------------------------------
@@ -341,8 +398,6 @@ def sequence_names(seed: int, split: str, n: int, traps: bool = True) -> List[st
 
 
 def _encode_jpg(img: np.ndarray) -> bytes:
-    import cv2
-
     ok, buf = cv2.imencode(".jpg", img, [cv2.IMWRITE_JPEG_QUALITY, JPEG_QUALITY])
     if not ok:
         raise RuntimeError("JPEG encoding failed")

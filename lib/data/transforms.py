@@ -1,4 +1,4 @@
-"""Image/box transforms of the training pipeline (MODEL.md section 7), RGB-T aware.
+"""Image/box transforms of the training pipeline (docs/training.md#processing-pipeline), RGB-T aware.
 
 A frame is an ``H x W x 6`` uint8 array ``[R, G, B | T, T, T]``; every transform acts on all six
 channels at once, so RGB and TIR stay registered. Randomness comes from an explicit

@@ -1,4 +1,4 @@
-"""The IIMF single-object tracker (MODEL.md section 5), device-agnostic.
+"""The IIMF single-object tracker (docs/tracker.md), device-agnostic.
 
     tracker = IIMFTracker(net, cfg, device)        # or build_tracker(cfg, checkpoint, device)
     tracker.initialize(frame0, init_box_xywh)      # frame: H x W x 6 uint8 [R, G, B | T, T, T]
@@ -31,13 +31,17 @@ from typing import Optional, Sequence
 import numpy as np
 import torch
 
-from lib.models.iimf.inference import PRECISIONS, prepare_for_inference
+from lib.models.iimf import build_iimf, load_official_checkpoint
+from lib.models.iimf.inference import prepare_for_inference
 from lib.models.iimf.int8 import default_calibration_path, load_calibration
+from lib.models.iimf.onnx_backend import OnnxRuntimeNet
 from lib.utils.boxes import cal_bbox, clip_box, map_box_back
 from lib.utils.crops import sample_target
 
+from .options import InferenceOptions
+
 __all__ = ["hann1d", "hann2d", "cal_bbox", "IIMFTracker", "TieCheckedNet", "build_network", "build_tracker",
-           "fast_network", "response_window", "resolve_device", "PRECISIONS", "BACKENDS", "TIE_MARGINS"]
+           "fast_network", "response_window", "resolve_device", "TIE_MARGINS"]
 
 CLIP_MARGIN = 10
 
@@ -171,7 +175,6 @@ class IIMFTracker:
         return list(self.state)
 
 
-BACKENDS = ("torch", "onnxruntime")
 # Fast paths: the exact network re-runs a frame whose windowed response has its two best cells
 # closer than this (the fast path's error could swap them and move the box by a whole cell).
 # About 4x the largest response error measured for each precision (int8 3e-3, bf16 1.3e-3).
@@ -218,42 +221,40 @@ def build_network(cfg, checkpoint=None, device=None, precision: str = "fp32", ba
                   onnx=None, verbose: bool = False, tie_check: bool = True, calibration=None):
     """The network the tracker runs, on ``device``.
 
-    ``backend="torch"``: ``build_iimf(cfg)`` with the weights of ``checkpoint`` (official
-    ``{'net': state_dict}`` format, which our training writes too), prepared for inference:
-    ``precision="fp32"`` is the exact path (the official arithmetic, nothing folded or
-    approximated), ``bf16``/``fp16``/``int8`` are the opt-in fast paths (with ``tie_check``, frames
-    whose best two cells the fast path cannot tell apart are recomputed exactly; see TIE_MARGINS).
-    int8 reads its activation ranges from ``calibration`` (default ``<checkpoint name>.int8.pt`` beside the
-    checkpoint; tracking/calibrate_int8.py writes it), made for this config, crop size and checkpoint.
-    ``backend="onnxruntime"``: the exported ONNX file ``onnx`` (tracking/export_onnx.py; float32).
+    Args:
+        cfg: the experiment config.
+        checkpoint: weights (the official ``{'net': state_dict}`` format, which our training writes
+            too); needed by the torch backend.
+        device: ``cpu``, ``cuda:N`` (default: the first GPU if any).
+        precision: ``fp32`` is the exact path (the official arithmetic to float32 rounding);
+            ``bf16``/``fp16``/``int8`` are the opt-in fast paths.
+        backend: ``torch``, or ``onnxruntime`` to run the file ``onnx`` (tracking/export_onnx.py).
+        verbose: print what was loaded.
+        tie_check: fast paths: recompute exactly the frames whose best two cells the fast path
+            cannot tell apart (see TIE_MARGINS).
+        calibration: int8: the activation ranges file (default ``<checkpoint name>.int8.pt`` beside
+            the checkpoint, where tracking/calibrate_int8.py writes it), made for this config, crop
+            size and checkpoint.
+
+    Raises:
+        ValueError: options that cannot run on ``device`` (InferenceOptions.validate), crop sizes
+            the network is not built for, a checkpoint that does not fit the config, an int8
+            calibration made for something else.
     """
     device = resolve_device(device)
+    InferenceOptions(precision, backend, None if onnx is None else str(onnx), tie_check).validate(device)
     for part in ("TEMPLATE", "SEARCH"):
         test_size, data_size = cfg.TEST[f"{part}_SIZE"], cfg.DATA[part].SIZE
         if test_size != data_size:
             raise ValueError(f"TEST.{part}_SIZE = {test_size} differs from the size the network is built for "
                              f"(DATA.{part}.SIZE = {data_size}); set them equal")
-    if backend not in BACKENDS:
-        raise ValueError(f"unknown backend {backend!r}; choose one of {', '.join(BACKENDS)}")
-    if precision not in PRECISIONS:
-        raise ValueError(f"unknown precision {precision!r}; choose one of {', '.join(PRECISIONS)}")
     if backend == "onnxruntime":
-        if precision != "fp32":
-            raise ValueError("the onnxruntime backend runs the exported float32 model; use --precision fp32")
-        if onnx is None:
-            raise ValueError("the onnxruntime backend needs the exported model: --onnx PATH "
-                             "(write it with tracking/export_onnx.py)")
-        from lib.models.iimf.onnx_backend import OnnxRuntimeNet
-
         net = OnnxRuntimeNet(onnx, threads=torch.get_num_threads(), device=device)
         net.check_config(cfg, warn=False)
         return net
-    from lib.models.iimf import build_iimf, load_official_checkpoint
-
-    net = build_iimf(cfg, training=False)
     if checkpoint is None:
         raise ValueError("no checkpoint given")
-    load_official_checkpoint(net, checkpoint, verbose=verbose)
+    net = load_official_checkpoint(build_iimf(cfg, training=False), checkpoint, verbose=verbose)
     int8_ranges = None
     if precision == "int8":
         int8_ranges = load_calibration(calibration or default_calibration_path(checkpoint), cfg, checkpoint)
@@ -262,7 +263,7 @@ def build_network(cfg, checkpoint=None, device=None, precision: str = "fp32", ba
 
 def build_tracker(cfg, checkpoint=None, device=None, precision: str = "fp32", backend: str = "torch",
                   onnx=None, verbose: bool = False, tie_check: bool = True, calibration=None) -> IIMFTracker:
-    """``IIMFTracker`` around ``build_network(...)`` (see there) on ``device``."""
+    """``IIMFTracker`` around ``build_network(...)`` on ``device`` (the arguments are build_network's)."""
     device = resolve_device(device)
     net = build_network(cfg, checkpoint, device, precision=precision, backend=backend, onnx=onnx, verbose=verbose,
                         tie_check=tie_check, calibration=calibration)

@@ -1,4 +1,4 @@
-"""The training actor: runs the network on a batch and computes the loss (MODEL.md section 6)."""
+"""The training actor: runs the network on a batch and computes the loss (docs/training.md#objective)."""
 from __future__ import annotations
 
 import inspect

@@ -17,6 +17,18 @@ import sys
 from pathlib import Path
 from typing import List, Optional
 
+import torch
+import torch.distributed as dist
+from torch.distributed.elastic.multiprocessing.api import SignalException
+from torch.distributed.elastic.multiprocessing.errors import ChildFailedError
+from torch.distributed.run import parse_args, run
+
+from lib.config import config_name, load_config
+from lib.models.iimf import build_iimf, pretrained_path
+
+from .data import pretrained_dir, resolve_dataset_root
+from .trainer import Trainer
+
 __all__ = ["build_parser", "torchrun_command", "main"]
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -37,7 +49,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--master_addr", default=None, help="passed to torchrun")
     p.add_argument("--master_port", type=int, default=None, help="passed to torchrun")
     p.add_argument("--data_dir", default=None,
-                   help="folder holding lasher/ (and rgbt234/ ...); overrides lib/train/admin/local.py")
+                   help="folder holding lasher/ (and rgbt234/ ...); overrides lib/config/local.py")
     p.add_argument("--seed", type=int, default=42, help="base random seed (per rank, epoch and sample derived)")
     p.add_argument("--num_workers", type=int, default=None, help="data workers per process (default TRAIN.NUM_WORKER)")
     p.add_argument("--device", default=None, help="cpu or cuda (default: cuda when available)")
@@ -73,19 +85,8 @@ def torchrun_command(args) -> List[str]:
     return cmd + [str(TRAIN_SCRIPT), "--worker"] + _forwarded_args(args)
 
 
-def _config_name(config: str) -> str:
-    p = Path(config)
-    return p.stem if p.suffix in (".yaml", ".yml") else config
-
-
 def run_training(args) -> int:
     """Train in this process (single mode, or one torchrun worker)."""
-    import torch
-    import torch.distributed as dist
-
-    from lib.config import load_config
-    from .trainer import Trainer
-
     if args.script not in SCRIPTS:
         raise ValueError(f"--script {args.script!r} is not supported (choose {', '.join(SCRIPTS)})")
     cfg = load_config(args.config, script=args.script)
@@ -99,16 +100,17 @@ def run_training(args) -> int:
     if device_type == "cuda" and not torch.cuda.is_available():
         raise ValueError("--device cuda requested but CUDA is not available")
     device = torch.device("cuda", local_rank) if device_type == "cuda" else torch.device("cpu")
-    distributed = args.worker and world > 1
+    distributed = args.worker   # every torchrun worker joins the group, one process too (it checks the backend)
     if distributed:
         backend = "nccl" if device.type == "cuda" else "gloo"
         if device.type == "cuda":
             torch.cuda.set_device(device)
         dist.init_process_group(backend=backend)
+        dist.barrier(device_ids=[device.index] if device.type == "cuda" else None)
         if rank == 0:
             print(f"distributed training: {world} processes, backend {backend}", flush=True)
     try:
-        trainer = Trainer(cfg, _config_name(args.config), args.save_dir, device=device, rank=rank, world_size=world,
+        trainer = Trainer(cfg, config_name(args.config), args.save_dir, device=device, rank=rank, world_size=world,
                           local_rank=local_rank, seed=args.seed, data_dir=args.data_dir,
                           num_workers=args.num_workers, script=args.script, watch_parent=args.worker)
         trainer.train()
@@ -126,10 +128,6 @@ def run_training(args) -> int:
 def _run_torchrun(cmd: List[str]) -> int:
     """Run torchrun in this process (so Ctrl-C and kill reach it directly, and it forwards them to
     the workers); a stop by signal or a failed worker gives a short message, not a traceback."""
-    from torch.distributed.elastic.multiprocessing.api import SignalException
-    from torch.distributed.elastic.multiprocessing.errors import ChildFailedError
-    from torch.distributed.run import parse_args, run
-
     os.environ["PYTHONPATH"] = str(REPO_ROOT) + (os.pathsep + os.environ["PYTHONPATH"]
                                                  if os.environ.get("PYTHONPATH") else "")
     try:
@@ -160,13 +158,6 @@ def _run_torchrun(cmd: List[str]) -> int:
 def _check_args(args) -> None:
     """Fail before launching anything: unknown script, invalid config or model settings, missing
     dataset folders or pretrained weights."""
-    import torch
-
-    from lib.config import load_config
-    from lib.models.iimf import build_iimf
-    from lib.models.iimf.checkpoint import pretrained_path
-    from .trainer import pretrained_dir, resolve_dataset_root
-
     if args.script not in SCRIPTS:
         raise ValueError(f"--script {args.script!r} is not supported (choose {', '.join(SCRIPTS)})")
     cfg = load_config(args.config, script=args.script)

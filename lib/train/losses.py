@@ -1,4 +1,4 @@
-"""Training objective of IIMF (MODEL.md section 6).
+"""Training objective of IIMF (docs/training.md#objective).
 
     total = GIOU_WEIGHT * giou + L1_WEIGHT * l1 + 1 * focal
 
@@ -100,12 +100,17 @@ def gaussian_heatmap(boxes: torch.Tensor, feat_sz: int, min_overlap: float = 0.7
 # --------------------------------------------------------------------------------------------
 def focal_loss(pred: torch.Tensor, target: torch.Tensor, alpha: float = 2.0, beta: float = 4.0) -> torch.Tensor:
     """CenterNet focal loss, summed over all pixels and divided by the number of positives
-    (pixels where ``target == 1``); with no positive, minus the negative sum."""
+    (pixels where ``target == 1``); with no positive, minus the negative sum.
+
+    A float16 ``pred`` (AMP) is treated as autocast treats it in the original: ``1 - pred`` is
+    rounded to float16, the logs and powers are taken in float32."""
     pos = target.eq(1).float()
     neg = target.lt(1).float()
     pred = pred.clamp(min=1e-12)
-    pos_loss = (torch.log(pred) * torch.pow(1 - pred, alpha) * pos).sum()
-    neg_loss = (torch.log(1 - pred) * torch.pow(pred, alpha) * torch.pow(1 - target, beta) * neg).sum()
+    one_minus_pred = (1 - pred).float()
+    pred = pred.float()
+    pos_loss = (torch.log(pred) * torch.pow(one_minus_pred, alpha) * pos).sum()
+    neg_loss = (torch.log(one_minus_pred) * torch.pow(pred, alpha) * torch.pow(1 - target, beta) * neg).sum()
     num_pos = pos.sum()
     if num_pos == 0:
         return -neg_loss
@@ -146,7 +151,7 @@ def compute_losses(pred: Dict[str, torch.Tensor], gt_boxes: torch.Tensor, giou_w
     ``feat_sz``: heatmap size; default the score map's size.
     """
     pred_boxes = pred["pred_boxes"].float()
-    score_map = pred["score_map"].float()
+    score_map = pred["score_map"]      # float16 under AMP: focal_loss rounds as the original does
     if torch.isnan(pred_boxes).any():
         raise ValueError("the network output (pred_boxes) contains NaN: stopping training "
                          "(lower TRAIN.LR, or check the data and the pretrained weights)")

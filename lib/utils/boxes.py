@@ -5,10 +5,10 @@ with ``x2 = x + w``; ``cxcywh`` = centre and size.
 
 The two tracker helpers, ``map_box_back`` and ``clip_box``, reproduce the official tracker's
 arithmetic operation for operation (Python floats, same order of operations) because the
-result files are compared with the official boxes to 0.001 px (MODEL.md section 5):
+result files are compared with the official boxes to 0.001 px (docs/tracker.md#tracking-step):
 
 * ``map_box_back`` uses the *unrounded* previous centre although the crop origin was rounded
-  (an inherited <= 0.5 px inconsistency, MODEL.md section 8 item 13);
+  (an inherited <= 0.5 px inconsistency, docs/tracker.md#map_box_back);
 * ``clip_box`` computes ``x2 = x1 + w`` from the unclipped ``x1`` first, then clamps both ends,
   then enforces a minimum size of ``margin``.
 
@@ -118,7 +118,7 @@ def cal_bbox(score_map: torch.Tensor, size_map: torch.Tensor, offset_map: torch.
 
     ``score_map`` (B, 1, F, F), ``size_map`` and ``offset_map`` (B, 2, F, F). Returns (B, 4)
     ``(cx, cy, w, h)`` normalised to the search crop: ``((col + offset_x) / F,
-    (row + offset_y) / F, w, h)``, in the maps' dtype.
+    (row + offset_y) / F, w, h)``, in float32 (or the maps' dtype when that is wider).
     """
     feat = score_map.shape[-1]
     if score_map.shape[-2] != feat:
@@ -130,6 +130,8 @@ def cal_bbox(score_map: torch.Tensor, size_map: torch.Tensor, offset_map: torch.
     gather_idx = idx.unsqueeze(1).expand(idx.shape[0], 2, 1)
     size = size_map.flatten(2).gather(dim=2, index=gather_idx).squeeze(-1)   # (B, 2)
     offset = offset_map.flatten(2).gather(dim=2, index=gather_idx).squeeze(-1)
-    cx = (idx_x.to(offset.dtype) + offset[:, :1]) / feat
-    cy = (idx_y.to(offset.dtype) + offset[:, 1:]) / feat
+    # The cell index is made float32 before the offset is added, as in the original: under AMP the
+    # float16 offsets then give float32 centres (and the float16 sizes are promoted by the cat).
+    cx = (idx_x.to(torch.float32) + offset[:, :1]) / feat
+    cy = (idx_y.to(torch.float32) + offset[:, 1:]) / feat
     return torch.cat([cx, cy, size], dim=1)

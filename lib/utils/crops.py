@@ -1,6 +1,6 @@
 """Square crops around a box: the tracker's and the training pipeline's ``sample_target``.
 
-This is the official cropping arithmetic (MODEL.md section 5), kept exactly because it changes
+This is the official cropping arithmetic (docs/tracker.md#sample_target), kept exactly because it changes
 the boxes:
 
 * ``crop_sz = ceil(sqrt(w * h) * factor)`` (an error when < 1);

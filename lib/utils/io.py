@@ -4,27 +4,29 @@
   that writes into a binary file object. The data goes to a temporary file in the destination
   folder, is flushed and fsync'ed, then moved over ``path`` with ``os.replace``. If anything
   raises, the temporary file is removed and ``path`` is untouched (old content or absent).
-* ``atomic_torch_save(obj, path)``: ``torch.save`` through ``atomic_write``.
-* ``read_image(path)`` -> ``H x W x 3`` uint8 RGB (grey images are expanded to 3 channels).
-* ``read_boxes(path)`` -> float64 ``(N, 4)`` from rows of numbers separated by commas, tabs or
-  spaces (any mix), with errors that name the file and the 1-based row.
+* ``read_image(path)`` -> ``H x W x 3`` uint8 RGB (grey images are expanded to 3 channels);
+  ``list_frames(folder)``: a folder's image files in numeric order.
+* ``read_boxes(path)`` -> float64 ``(N, 4)`` (or another accepted column count) from rows of numbers
+  separated by commas, tabs or spaces (any mix), with errors that name the file and the 1-based row.
 """
 from __future__ import annotations
 
 import hashlib
-import io
 import os
 import re
 import tempfile
 from pathlib import Path
-from typing import Callable, Union
+from typing import Callable, List, Union
 
+import cv2
 import numpy as np
 
 __all__ = [
     "atomic_write",
-    "atomic_torch_save",
     "read_image",
+    "list_frames",
+    "natural_key",
+    "IMAGE_EXTENSIONS",
     "read_boxes",
     "ImageReadError",
     "ImageNotFoundError",
@@ -108,16 +110,47 @@ def atomic_write(path: PathLike, data: Union[str, bytes, bytearray, memoryview, 
     return path
 
 
-def atomic_torch_save(obj, path: PathLike) -> Path:
-    """``torch.save(obj, path)`` done atomically (a crash never leaves a truncated checkpoint)."""
-    import torch
-
-    return atomic_write(path, lambda f: torch.save(obj, f))
-
-
 # --------------------------------------------------------------------------------------------
 # Images
 # --------------------------------------------------------------------------------------------
+IMAGE_EXTENSIONS = frozenset({".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff", ".webp"})
+
+
+_DIGITS = re.compile(r"(\d+)")
+
+
+def natural_key(name: str) -> tuple:
+    """Sort key comparing digit runs as integers: ``v9.jpg < v10.jpg``, ``00012i.jpg < 00100i.jpg``.
+
+    The key alternates text and integer parts (text first, as ``re.split`` always starts with a
+    possibly empty text part), so keys of any two names compare without type errors. The full
+    name is the final tie-breaker (``v01`` vs ``v1``).
+    """
+    parts = _DIGITS.split(name)
+    key = []
+    for k, p in enumerate(parts):
+        key.append(int(p) if k % 2 else p.lower())
+    return (tuple(key), name)
+
+
+def list_frames(folder: Union[str, os.PathLike]) -> List[Path]:
+    """Image files of ``folder`` (hidden files and non-images such as Thumbs.db skipped),
+    sorted numerically by the integers in their names. One ``os.scandir`` call."""
+    folder = Path(folder)
+    names = []
+    with os.scandir(folder) as it:
+        for e in it:
+            if e.name.startswith("."):
+                continue
+            if os.path.splitext(e.name)[1].lower() not in IMAGE_EXTENSIONS:
+                continue
+            if not e.is_file():
+                continue
+            names.append(e.name)
+    names.sort(key=natural_key)
+    return [folder / n for n in names]
+
+
 def read_image(path: PathLike) -> np.ndarray:
     """Read an image file as ``H x W x 3`` uint8 RGB.
 
@@ -126,8 +159,6 @@ def read_image(path: PathLike) -> np.ndarray:
     Reads the bytes with Python and decodes with OpenCV, so any path (spaces, quotes,
     non-ASCII) works.
     """
-    import cv2
-
     path = Path(path)
     try:
         buf = np.fromfile(str(path), dtype=np.uint8)
@@ -152,64 +183,84 @@ def read_image(path: PathLike) -> np.ndarray:
 # --------------------------------------------------------------------------------------------
 _TO_SPACES = str.maketrans(",\t;", "   ")
 _EMPTY_FIELD = re.compile(r"^\s*[,;]|[,;]\s*[,;]|[,;]\s*$")
+_NO_BLANKS = str.maketrans("", "", " \t")
 
 
-def read_boxes(path: PathLike, ncols: int = 4, allow_nan: bool = False) -> np.ndarray:
-    """Parse a box file into a float64 ``(N, ncols)`` array.
+def read_boxes(path: PathLike, ncols: Union[int, tuple] = 4, allow_nan: bool = False) -> np.ndarray:
+    """Parse a box file into a float64 ``(N, C)`` array.
 
-    Rows hold numbers separated by commas, tabs and/or spaces (LasHeR/RGBT234 use ``x,y,w,h``,
-    GTOT spaces, some files tabs; CRLF line endings and a UTF-8 BOM are fine). Blank lines at
-    the end are ignored; a blank line between rows is an error (it would shift every later
-    frame). Errors name the file and the 1-based row. ``NaN``/``inf`` are errors unless
-    ``allow_nan``. An empty file gives a ``(0, ncols)`` array.
+    Rows hold numbers (integers or floats in any notation) separated by commas, tabs and/or spaces
+    (LasHeR/RGBT234 use ``x,y,w,h``, GTOT spaces, some files tabs; CRLF line endings and a UTF-8 BOM
+    are fine). ``ncols``: the number of values per row, or a tuple of accepted numbers (every row
+    must then have as many as the first). Blank lines at the end are ignored; a blank line between
+    rows is an error (it would shift every later frame). Errors name the file and the 1-based row.
+    ``NaN``/``inf`` are errors unless ``allow_nan``. An empty file gives a ``(0, C)`` array.
     """
     path = Path(path)
+    accepted = (ncols,) if isinstance(ncols, int) else tuple(ncols)
     try:
         text = path.read_bytes().decode("utf-8-sig")
     except FileNotFoundError:
         raise FileNotFoundError(f"box file not found: {path}") from None
     except UnicodeDecodeError as e:
         raise BoxFileError(f"{path}: not a text file ({e})") from None
-    lines = text.rstrip().splitlines()
-    if not lines:
-        return np.empty((0, ncols), dtype=np.float64)
-    boxes = _parse_rows(lines, ncols)
+    text = text.replace("\r\n", "\n").replace("\r", "\n").rstrip()
+    if not text:
+        return np.empty((0, accepted[0]), dtype=np.float64)
+    boxes = _parse_rows(text, accepted)
     if boxes is None:
-        raise BoxFileError(_first_bad_row(lines, ncols, path))
+        raise BoxFileError(_first_bad_row(text.split("\n"), accepted, path))
     if not allow_nan:
         bad = ~np.isfinite(boxes)
         if bad.any():
             row = int(np.flatnonzero(bad.any(axis=1))[0])
             what = "NaN" if np.isnan(boxes[row]).any() else "infinite value"
-            raise BoxFileError(f"{path}, row {row + 1}: {what} in {lines[row].strip()!r}")
+            line = text.split("\n")[row].strip()
+            raise BoxFileError(f"{path}, row {row + 1}: {what} in {line!r}")
     return boxes
 
 
-def _parse_rows(lines, ncols):
-    """All rows at once (fast), or None when any row is malformed."""
-    if any(not line.strip() or _EMPTY_FIELD.search(line) for line in lines):
+def _parse_rows(text, accepted):
+    """All rows at once (fast), or None when any row is malformed or the column counts differ."""
+    if _blank_line_or_empty_field(text):
+        return None
+    lines = text.translate(_TO_SPACES).split("\n")
+    ncols = len(lines[0].split())
+    if ncols not in accepted:
         return None
     try:
-        boxes = np.loadtxt(io.StringIO("\n".join(lines).translate(_TO_SPACES)), dtype=np.float64,
-                           comments=None, ndmin=2)
+        boxes = np.loadtxt(lines, dtype=np.float64, comments=None, ndmin=2)
     except ValueError:
         return None
     return boxes if boxes.shape == (len(lines), ncols) else None
 
 
-def _first_bad_row(lines, ncols, path):
+def _blank_line_or_empty_field(text):
+    """True when a line is blank or a row has an empty value: with spaces and tabs removed, two of
+    ',', ';' and newline side by side (or one at the start or end), checked over the bytes at once."""
+    packed = np.frombuffer(("\n" + text.translate(_NO_BLANKS) + "\n").encode("utf-8"), dtype=np.uint8)
+    boundary = (packed == ord("\n")) | (packed == ord(",")) | (packed == ord(";"))
+    return bool((boundary[:-1] & boundary[1:]).any())
+
+
+def _first_bad_row(lines, accepted, path):
     """The error message for the first malformed row."""
+    first_count = None
     for row, line in enumerate(lines, start=1):
         if not line.strip():
             return f"{path}, row {row}: blank line (one row per frame expected)"
         if _EMPTY_FIELD.search(line):
             return f"{path}, row {row}: empty value between separators in {line.strip()!r}"
         fields = line.translate(_TO_SPACES).split()
-        if ncols == 4 and len(fields) == 8:
+        first_count = first_count or len(fields)
+        if len(fields) == 8 and 8 not in accepted:
             return (f"{path}, row {row}: 8 values, looks like corner format (x1,y1,...,x4,y4); "
                     "convert the file to x,y,w,h rows")
-        if len(fields) != ncols:
-            return f"{path}, row {row}: {len(fields)} values, expected {ncols}: {line.strip()!r}"
+        if len(fields) not in accepted:
+            expected = " or ".join(str(n) for n in accepted)
+            return f"{path}, row {row}: {len(fields)} values, expected {expected}: {line.strip()!r}"
+        if len(fields) != first_count:
+            return f"{path}, row {row}: {len(fields)} values, but row 1 has {first_count}: {line.strip()!r}"
         for value in fields:
             try:
                 float(value)

@@ -1,11 +1,9 @@
-"""Model size, FLOPs and latency of one tracking forward (batch 1, template + search)."""
+"""FLOPs and latency of one tracking forward (batch 1, template + search), for any network."""
 import statistics
 import time
 
 import torch
 from torch.utils.flop_counter import FlopCounterMode
-
-from lib.models.iimf.checkpoint import official_dead_parameter_count
 
 
 def tracking_inputs(cfg, device="cpu", batch=1):
@@ -24,31 +22,31 @@ def count_flops(forward):
     return counter.get_total_flops()
 
 
-def time_forward(forward, runs, warmup=2, synchronize=None):
-    """Per-call seconds of forward() over `runs` calls after `warmup` calls."""
+def time_call(call, device="cpu") -> float:
+    """Seconds one call of ``call()`` takes on ``device``: CUDA events around the call on a GPU
+    (the GPU work itself, queued work from before finished first), the wall clock on the CPU."""
+    device = torch.device(device)
+    if device.type != "cuda":
+        start = time.perf_counter()
+        call()
+        return time.perf_counter() - start
+    torch.cuda.synchronize(device)
+    start, end = torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)
+    start.record()
+    call()
+    end.record()
+    end.synchronize()
+    return start.elapsed_time(end) / 1000.0
+
+
+def time_forward(forward, runs, warmup=2, device="cpu"):
+    """Per-call seconds of ``forward()`` over ``runs`` calls after ``warmup`` calls (``time_call``)."""
     for _ in range(warmup):
         forward()
-    times = []
-    for _ in range(runs):
-        if synchronize:
-            synchronize()
-        start = time.perf_counter()
-        forward()
-        if synchronize:
-            synchronize()
-        times.append(time.perf_counter() - start)
-    return times
+    return [time_call(forward, device) for _ in range(runs)]
 
 
 def summarize_times(times):
     median = statistics.median(times)
     return {"latency_ms": 1000 * median, "latency_min_ms": 1000 * min(times), "fps": 1.0 / median,
             "runs": len(times)}
-
-
-def parameter_counts(net):
-    """Parameters we build, and what the official model would hold (ours + its never-used ones)."""
-    ours = sum(p.numel() for p in net.parameters())
-    dead = official_dead_parameter_count(net)
-    return {"params": ours, "params_m": ours / 1e6, "params_official": ours + dead,
-            "params_official_m": (ours + dead) / 1e6, "params_dropped": dead}

@@ -3,9 +3,9 @@ from pathlib import Path
 
 import cv2
 import numpy as np
+from PIL import Image
 
-from lib.data.datasets.base import list_frames
-from lib.utils.io import read_image
+from lib.utils.io import list_frames, read_image
 
 VIDEO_EXTENSIONS = {".mp4", ".avi", ".mov", ".mkv", ".webm", ".mpg", ".mpeg", ".m4v"}
 
@@ -120,7 +120,6 @@ class VideoWriter:
         if self.writer is None and not self.frames:
             raise ValueError(f"no frames were written to {self.path}")
         if self.path.suffix.lower() == ".gif":
-            from PIL import Image
             images = [Image.fromarray(f) for f in self.frames]
             images[0].save(self.tmp, save_all=True, append_images=images[1:], duration=int(1000 / self.fps), loop=0)
         elif self.writer is not None:

@@ -11,7 +11,6 @@ and cached (also across pickling into DataLoader workers).
 from __future__ import annotations
 
 import os
-import re
 import threading
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -20,19 +19,17 @@ from typing import Iterator, List, Optional, Sequence as Seq, Tuple, Union
 import numpy as np
 
 from lib.utils.boxes import xyxy_to_xywh
-from lib.utils.io import ImageReadError, BoxFileError, read_boxes, read_image
+from lib.utils.io import BoxFileError, ImageReadError, list_frames, natural_key, read_boxes, read_image
 
 __all__ = [
     "DatasetError",
     "DatasetNotFoundError",
-    "IMAGE_EXTENSIONS",
     "natural_key",
     "list_frames",
     "Sequence",
     "RGBTDataset",
 ]
 
-IMAGE_EXTENSIONS = frozenset({".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff", ".webp"})
 
 
 class DatasetError(ValueError):
@@ -46,41 +43,6 @@ class DatasetNotFoundError(DatasetError, FileNotFoundError):
 # --------------------------------------------------------------------------------------------
 # Helpers
 # --------------------------------------------------------------------------------------------
-_DIGITS = re.compile(r"(\d+)")
-
-
-def natural_key(name: str) -> tuple:
-    """Sort key comparing digit runs as integers: ``v9.jpg < v10.jpg``, ``00012i.jpg < 00100i.jpg``.
-
-    The key alternates text and integer parts (text first, as ``re.split`` always starts with a
-    possibly empty text part), so keys of any two names compare without type errors. The full
-    name is the final tie-breaker (``v01`` vs ``v1``).
-    """
-    parts = _DIGITS.split(name)
-    key = []
-    for k, p in enumerate(parts):
-        key.append(int(p) if k % 2 else p.lower())
-    return (tuple(key), name)
-
-
-def list_frames(folder: Union[str, os.PathLike]) -> List[Path]:
-    """Image files of ``folder`` (hidden files and non-images such as Thumbs.db skipped),
-    sorted numerically by the integers in their names. One ``os.scandir`` call."""
-    folder = Path(folder)
-    names = []
-    with os.scandir(folder) as it:
-        for e in it:
-            if e.name.startswith("."):
-                continue
-            if os.path.splitext(e.name)[1].lower() not in IMAGE_EXTENSIONS:
-                continue
-            if not e.is_file():
-                continue
-            names.append(e.name)
-    names.sort(key=natural_key)
-    return [folder / n for n in names]
-
-
 def _find_child(folder: Path, candidates: Seq[str], want_dir: bool) -> Optional[Path]:
     """First of ``candidates`` that exists in ``folder`` (exact name first, then ignoring case)."""
     for c in candidates:

@@ -18,6 +18,10 @@ from typing import List, Tuple
 
 from .base import DatasetError, DatasetNotFoundError, RGBTDataset, _find_child
 
+# LasHeR's 19 challenge attributes, in the order of its Attributes_order.txt.
+LASHER_ATTRIBUTES = ("NO", "PO", "TO", "HO", "MB", "LI", "HI", "AIV", "LR", "DEF",
+                     "BC", "SA", "CM", "TC", "FL", "OV", "FM", "SV", "ARC")
+
 
 class _LasHeRBase(RGBTDataset):
     split_dir = ""

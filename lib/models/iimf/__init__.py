@@ -1,5 +1,7 @@
-"""The IIMF network (MODEL.md sections 2-4) and its checkpoint loading."""
+"""The IIMF network (docs/model.md): modules in iimf.py, building in builder.py, weights in checkpoint.py."""
+from .builder import build_iimf, check_checkpoint_for_config, pretrained_path
 from .checkpoint import load_official_checkpoint, load_pretrained
-from .iimf import IIMFBackbone, IIMFTrack, build_iimf
+from .iimf import IIMFBackbone, IIMFTrack
 
-__all__ = ["IIMFBackbone", "IIMFTrack", "build_iimf", "load_official_checkpoint", "load_pretrained"]
+__all__ = ["IIMFBackbone", "IIMFTrack", "build_iimf", "check_checkpoint_for_config", "pretrained_path",
+           "load_official_checkpoint", "load_pretrained"]

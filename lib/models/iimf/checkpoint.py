@@ -1,13 +1,21 @@
-"""Loading weights: official IIMF checkpoints, our own training checkpoints and pretrained inits.
+"""Loading weights into a built IIMF network: official checkpoints, our training checkpoints and
+pretrained inits.
 
-The official model builds modules that never influence its output (MODEL.md section 8, item 2);
-we do not build them, so their keys are dropped when an official checkpoint is loaded.
+The official model builds modules that never influence its output (docs/checkpoints.md#dropped-official-keys);
+we do not build them, so ``convert_official_state_dict`` drops their keys, the way timm's
+checkpoint filter functions adapt foreign checkpoints at load time. Building the network for a
+config is ``builder.py``'s job.
 """
+import os
 import re
 from pathlib import Path
+from typing import Dict, Sequence, Tuple, Union
 
 import torch
 import torch.nn.functional as F
+from torch import nn
+
+PathLike = Union[str, os.PathLike]
 
 # Keys of official checkpoints that belong to modules we do not build (no effect on any output).
 DEAD_KEY_PATTERNS = [
@@ -17,24 +25,20 @@ DEAD_KEY_PATTERNS = [
     r"\.attn_reshape\.proj_4\.",
 ]
 _DEAD_KEYS = re.compile("|".join(DEAD_KEY_PATTERNS))
-README_HINT = "see pretrained_models/README.md for where to get it"
-NET_TYPE = "TBSITrack"  # checkpoint files are <NET_TYPE>_ep<NNNN>.pth.tar, as in the original
 
 
-def checkpoint_dir(save_dir, config_name, script="tbsi_track"):
-    """Where training writes the checkpoints of a config: <save_dir>/checkpoints/train/<script>/<config>."""
-    return Path(save_dir) / "checkpoints" / "train" / script / config_name
-
-
-def checkpoint_path(folder, epoch):
-    return Path(folder) / f"{NET_TYPE}_ep{int(epoch):04d}.pth.tar"
-
-
-def is_dead_key(key):
+def is_dead_key(key: str) -> bool:
     return _DEAD_KEYS.search(key) is not None
 
 
-def _read_state_dict(path, preferred_keys=("net", "model", "state_dict"), mmap=False):
+def read_state_dict(path: PathLike, preferred_keys: Sequence[str] = ("net", "model", "state_dict"),
+                    mmap: bool = False) -> Dict[str, torch.Tensor]:
+    """The state dict in the checkpoint at ``path``: under the first of ``preferred_keys`` present,
+    or the file itself when it is a flat dict of tensors; a ``module.`` prefix (DDP) is removed.
+
+    Raises:
+        FileNotFoundError, RuntimeError (not a readable checkpoint), ValueError (no state dict).
+    """
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"checkpoint {path} not found")
@@ -61,13 +65,13 @@ def _read_state_dict(path, preferred_keys=("net", "model", "state_dict"), mmap=F
     return {k.removeprefix("module."): v for k, v in state.items()}
 
 
-def convert_official_state_dict(state):
+def convert_official_state_dict(state: Dict[str, torch.Tensor]) -> Tuple[Dict[str, torch.Tensor], int]:
     """Drop the keys of never-used official modules. Returns (state_dict, number dropped)."""
     kept = {k: v for k, v in state.items() if not is_dead_key(k)}
     return kept, len(state) - len(kept)
 
 
-def check_state_dict(net, state, source):
+def check_state_dict(net: nn.Module, state: Dict[str, torch.Tensor], source) -> None:
     """ValueError listing missing, unexpected and wrongly shaped keys (with `source` named)."""
     expected = net.state_dict()
     missing = sorted(set(expected) - set(state))
@@ -84,18 +88,18 @@ def check_state_dict(net, state, source):
                          + listing("wrong shape", mismatched))
 
 
-def check_checkpoint_for_config(cfg, path):
-    """Fail fast: does the checkpoint at `path` fit the model of `cfg`? (memory-mapped, no weights built)"""
-    from .iimf import build_iimf
-    with torch.device("meta"):
-        net = build_iimf(cfg)
-    state, _ = convert_official_state_dict(_read_state_dict(path, mmap=True))
-    check_state_dict(net, state, path)
+def load_official_checkpoint(net: nn.Module, path: PathLike, verbose: bool = True) -> nn.Module:
+    """Load an official IIMF checkpoint (``{'net': state_dict}``) or one of our training checkpoints.
 
+    Args:
+        net: the network of the checkpoint's config (``build_iimf(cfg)``).
+        path: the checkpoint file.
+        verbose: print how many tensors were loaded and dropped.
 
-def load_official_checkpoint(net, path, verbose=True):
-    """Load an official IIMF checkpoint ({'net': state_dict}) or one of our training checkpoints."""
-    state, dropped = convert_official_state_dict(_read_state_dict(path))
+    Raises:
+        ValueError: the checkpoint's keys or shapes do not match the network (all of them listed).
+    """
+    state, dropped = convert_official_state_dict(read_state_dict(path))
     check_state_dict(net, state, path)
     net.load_state_dict(state, strict=True)
     if verbose:
@@ -104,7 +108,7 @@ def load_official_checkpoint(net, path, verbose=True):
     return net
 
 
-def resize_pos_embed(pos_embed, grid, num_prefix_tokens=1):
+def resize_pos_embed(pos_embed: torch.Tensor, grid: int, num_prefix_tokens: int = 1) -> torch.Tensor:
     """ViT (1, prefix + S*S, C) position embeddings -> (1, grid*grid, C), bicubic, prefix dropped."""
     patch = pos_embed[:, num_prefix_tokens:]
     side = int(round(patch.shape[1] ** 0.5))
@@ -113,28 +117,15 @@ def resize_pos_embed(pos_embed, grid, num_prefix_tokens=1):
     return patch.flatten(2).transpose(1, 2)
 
 
-def pretrained_path(cfg, folder=None):
-    """The file MODEL.PRETRAIN_FILE names: absolute, or under ``folder`` (the ``pretrained_networks``
-    setting of local.py; default the repository's pretrained_models/); error if missing."""
-    from lib.config import REPO_ROOT
-    name = Path(cfg.MODEL.PRETRAIN_FILE)
-    folder = Path(folder) if folder else REPO_ROOT / "pretrained_models"
-    path = name if name.is_absolute() or name.is_file() else folder / name
-    if not path.is_file():
-        raise FileNotFoundError(f"pretrained weights {path} (MODEL.PRETRAIN_FILE) not found; {README_HINT}, "
-                                f"or set MODEL.PRETRAIN_FILE: '' to start from random weights")
-    return path
-
-
-def load_pretrained(net, cfg, folder=None):
-    """Initialise for training: a whole-model SOT checkpoint, or ImageNet ViT weights for the backbone
-    (the file of ``pretrained_path(cfg, folder)``)."""
-    path = pretrained_path(cfg, folder)
-    if cfg.TRAIN.SOT_PRETRAIN:
-        state, dropped = convert_official_state_dict(_read_state_dict(path, ("net",)))
+def load_pretrained(net: nn.Module, path: PathLike, whole_model: bool) -> nn.Module:
+    """Initialise ``net`` for training from ``path``: a whole-model checkpoint (``whole_model``, the
+    SOT init) or ImageNet ViT weights for the backbone, position embeddings resized to the template
+    and search grids. Prints what was loaded, missing (kept at random init) and ignored."""
+    if whole_model:
+        state, dropped = convert_official_state_dict(read_state_dict(path, ("net",)))
         target, prefix = net, ""
     else:
-        state = _read_state_dict(path, ("model", "net", "state_dict"))
+        state = read_state_dict(path, ("model", "net", "state_dict"))
         dropped = 0
         if "pos_embed" in state:
             backbone = net.backbone
@@ -161,7 +152,7 @@ def _module_of(key):
     return ".".join(parts[:3]) if parts[0] == "backbone" else ".".join(parts[:2])
 
 
-def official_dead_parameter_count(net):
+def official_dead_parameter_count(net: nn.Module) -> int:
     """How many parameters the official model builds on top of ours for the same config.
 
     These are the modules behind DEAD_KEY_PATTERNS: the 224-px pos_embed and cls token, the
@@ -177,3 +168,11 @@ def official_dead_parameter_count(net):
     joint_blocks = 3 + len(backbone.tbsi_layers)
     return ((224 // patch) ** 2 + 1) * dim + dim + tokens * dim \
         + 6 * fuse + 2 * cross_block + joint_blocks * (2 * dim * dim + dim)
+
+
+def parameter_counts(net: nn.Module) -> Dict[str, float]:
+    """Parameters we build, and what the official model would hold (ours + its never-used ones)."""
+    ours = sum(p.numel() for p in net.parameters())
+    dead = official_dead_parameter_count(net)
+    return {"params": ours, "params_m": ours / 1e6, "params_official": ours + dead,
+            "params_official_m": (ours + dead) / 1e6, "params_dropped": dead}

@@ -4,12 +4,14 @@
     search   = [x_rgb, x_tir]   (B, 3, Hx, Wx) each, normalised
     out = IIMFTrack(...)(template=template, search=search)
 
-Data flow (MODEL.md sections 2-4): shared patch and position embeddings; the RGB and TIR
+Data flow (docs/model.md#data-flow): shared patch and position embeddings; the RGB and TIR
 streams run through the same ViT blocks (as one batch); after block SPSH_LOC the SpSh layer
 creates the shared stream, which then runs through the remaining blocks too; after each block
 in TBSI_LOC a TBSI layer updates the shared stream; finally the RGB/TIR search tokens are fused,
 joined with the shared search tokens and decoded by the center head.
 """
+from typing import Dict, Sequence
+
 import torch
 from torch import nn
 
@@ -21,8 +23,24 @@ from .vit import PatchEmbed, ViTNorm, make_blocks
 
 
 class IIMFBackbone(nn.Module):
-    def __init__(self, embed_dim, depth, num_heads, mlp_ratio, patch_size, template_size, search_size,
-                 tbsi_loc, spsh_loc=1, drop_path_rate=0.0, tbsi_drop_path=()):
+    """The shared ViT with its modality-shared stream: RGB, TIR and shared tokens out.
+
+    Args:
+        embed_dim: token channels C (768 for ViT-B).
+        depth: ViT blocks.
+        num_heads: attention heads of the ViT blocks (the cross blocks use one head, scaled as these).
+        mlp_ratio: MLP hidden width / C.
+        patch_size: patch side in pixels (``MODEL.BACKBONE.STRIDE``).
+        template_size, search_size: crop sides in pixels (multiples of ``patch_size``).
+        tbsi_loc: blocks after which a TBSI layer updates the shared stream.
+        spsh_loc: block after which the SpSh layer creates the shared stream (before every TBSI layer).
+        drop_path_rate: stochastic depth of the last ViT block (linear from 0; training only).
+        tbsi_drop_path: stochastic depth of the SpSh layer (entry 0) and TBSI layer j (entry j).
+    """
+
+    def __init__(self, embed_dim: int, depth: int, num_heads: int, mlp_ratio: float, patch_size: int,
+                 template_size: int, search_size: int, tbsi_loc: Sequence[int], spsh_loc: int = 1,
+                 drop_path_rate: float = 0.0, tbsi_drop_path: Sequence[float] = ()):
         super().__init__()
         if not 0 <= spsh_loc < depth or any(not spsh_loc < k < depth for k in tbsi_loc):
             raise ValueError(f"config: need MODEL.BACKBONE.SPSH_LOC < every MODEL.BACKBONE.TBSI_LOC < "
@@ -59,13 +77,18 @@ class IIMFBackbone(nn.Module):
                 nn.init.ones_(module.weight)
                 nn.init.zeros_(module.bias)
 
-    def embed(self, template, search):
+    def embed(self, template: torch.Tensor, search: torch.Tensor) -> torch.Tensor:
         """One (B, Nz + Nx, C) token stream from a template and a search image of one modality."""
         return torch.cat([self.patch_embed(template) + self.pos_embed_z,
                           self.patch_embed(search) + self.pos_embed_x], dim=1)
 
-    def forward(self, z_rgb, z_tir, x_rgb, x_tir, need_shared_template=True):
-        """Returns LN([rgb; tir; shared]) tokens: (B, 3 * (Nz + Nx), C)."""
+    def forward(self, z_rgb: torch.Tensor, z_tir: torch.Tensor, x_rgb: torch.Tensor, x_tir: torch.Tensor,
+                need_shared_template: bool = True) -> torch.Tensor:
+        """LN([rgb; tir; shared]) tokens, (B, 3 * (Nz + Nx), C), from normalised (B, 3, H, W) crops.
+
+        ``need_shared_template=False`` skips the last TBSI layer's shared-template update when no
+        later block reads it (tracking; the head reads search tokens only).
+        """
         batch = z_rgb.shape[0]
         nz = self.num_template
         streams = torch.cat([self.embed(z_rgb, x_rgb), self.embed(z_tir, x_tir)], dim=0)  # (2B, N, C)
@@ -84,9 +107,14 @@ class IIMFBackbone(nn.Module):
 
 
 class IIMFTrack(nn.Module):
-    """Backbone, search fusion and center head. Top-level names match official checkpoints."""
+    """Backbone, search fusion and center head. Top-level names match official checkpoints.
 
-    def __init__(self, backbone, head_channels):
+    Args:
+        backbone: the IIMFBackbone.
+        head_channels: channels of the center head's first conv (``MODEL.HEAD.NUM_CHANNELS``).
+    """
+
+    def __init__(self, backbone: IIMFBackbone, head_channels: int):
         super().__init__()
         dim = backbone.pos_embed_x.shape[-1]
         self.backbone = backbone
@@ -94,7 +122,11 @@ class IIMFTrack(nn.Module):
         self.tbsi_fuse_middle = fuse_search_maps(dim)      # [fused map ; shared map] -> head input
         self.box_head = CenterPredictor(dim, head_channels)
 
-    def forward(self, template, search, return_features=True):
+    def forward(self, template: Sequence[torch.Tensor], search: Sequence[torch.Tensor],
+                return_features: bool = True) -> Dict[str, torch.Tensor]:
+        """``template = [z_rgb, z_tir]``, ``search = [x_rgb, x_tir]`` normalised crops -> ``pred_boxes``
+        (B, 1, 4) normalised cx, cy, w, h, ``score_map`` (B, 1, F, F), ``size_map`` and ``offset_map``
+        (B, 2, F, F), and with ``return_features`` the ``backbone_feat`` tokens."""
         z_rgb, z_tir = template
         x_rgb, x_tir = search
         feat = self.backbone(z_rgb, z_tir, x_rgb, x_tir, need_shared_template=return_features)
@@ -103,7 +135,7 @@ class IIMFTrack(nn.Module):
             out["backbone_feat"] = feat
         return out
 
-    def forward_head(self, feat):
+    def forward_head(self, feat: torch.Tensor) -> Dict[str, torch.Tensor]:
         """feat: (B, 3N, C) = [rgb; tir; shared] streams, each [template; search]."""
         nz = self.backbone.num_template
         n = feat.shape[1] // 3
@@ -116,25 +148,3 @@ class IIMFTrack(nn.Module):
         pred_boxes = self.box_head.boxes_from_maps(score_map, size_map, offset_map)
         return {"pred_boxes": pred_boxes, "score_map": score_map, "size_map": size_map,
                 "offset_map": offset_map}
-
-
-def build_iimf(cfg, training=False, pretrained_dir=None):
-    """The IIMF network for a config; training=True also loads MODEL.PRETRAIN_FILE (if set), looked
-    up in ``pretrained_dir`` (default the repository's pretrained_models/)."""
-    bb = cfg.MODEL.BACKBONE
-    if cfg.MODEL.HEAD.TYPE != "CENTER":
-        raise ValueError(f"MODEL.HEAD.TYPE {cfg.MODEL.HEAD.TYPE!r} is not supported (only 'CENTER')")
-    for key, size in (("DATA.TEMPLATE.SIZE", cfg.DATA.TEMPLATE.SIZE), ("DATA.SEARCH.SIZE", cfg.DATA.SEARCH.SIZE)):
-        if size % bb.STRIDE:
-            raise ValueError(f"{key} = {size} is not a multiple of MODEL.BACKBONE.STRIDE = {bb.STRIDE}")
-    backbone = IIMFBackbone(
-        embed_dim=bb.EMBED_DIM, depth=bb.DEPTH, num_heads=bb.NUM_HEADS, mlp_ratio=bb.MLP_RATIO,
-        patch_size=bb.STRIDE, template_size=cfg.DATA.TEMPLATE.SIZE, search_size=cfg.DATA.SEARCH.SIZE,
-        tbsi_loc=bb.TBSI_LOC, spsh_loc=bb.SPSH_LOC,
-        drop_path_rate=cfg.TRAIN.DROP_PATH_RATE if training else 0.0,
-        tbsi_drop_path=cfg.TRAIN.TBSI_DROP_PATH if training else ())
-    net = IIMFTrack(backbone, cfg.MODEL.HEAD.NUM_CHANNELS)
-    if training and cfg.MODEL.PRETRAIN_FILE:
-        from .checkpoint import load_pretrained
-        load_pretrained(net, cfg, pretrained_dir)
-    return net

@@ -97,28 +97,50 @@ class ReducedPrecisionNet(nn.Module):
         return out
 
 
-def prepare_for_inference(net, precision="fp32", device="cpu", int8_ranges=None):
-    """Eval-mode network on `device` in the requested precision (see the module docstring);
-    int8 needs the calibrated activation ranges (lib.models.iimf.int8.load_calibration)."""
+def check_precision_device(precision, device):
+    """ValueError when ``precision`` cannot run on ``device`` (fp16 needs a GPU, int8 the CPU); a
+    warning when bf16 or int8 would be slow on this CPU, naming the path that works. The one place
+    these rules live."""
     if precision not in PRECISIONS:
         raise ValueError(f"precision {precision!r} is not one of {', '.join(PRECISIONS)}")
     device = torch.device(device)
+    if precision == "int8" and device.type != "cpu":
+        raise ValueError("--precision int8 runs on the CPU only (--num_gpus 0); on a GPU use fp16 or bf16")
+    if precision == "fp16" and device.type != "cuda":
+        raise ValueError("--precision fp16 needs a GPU; on the CPU use bf16 or int8")
+    if precision == "bf16" and device.type == "cpu" and not bf16_fast_on_cpu():
+        warnings.warn("this CPU has no native bfloat16 (AVX512-BF16 or AMX): precision bf16 will be slow; "
+                      + ("use int8 instead" if int8_fast_on_cpu() else "use fp32 (the exact path) instead"),
+                      stacklevel=3)
+    if precision == "int8" and not int8_fast_on_cpu():
+        warnings.warn("this CPU has no int8 dot-product instructions (AVX512-VNNI, AVX-VNNI or AMX-INT8): "
+                      "precision int8 will be slow; use fp32 (the exact path) instead", stacklevel=3)
+
+
+def use_ieee_float32_on_gpus():
+    """Float32 matrix products and convolutions in full float32 on GPUs: no TF32 (cuDNN uses it for
+    float32 convolutions by default on Ampere and newer GPUs, which moves boxes by up to ~0.1 px).
+    A process-wide setting; torch's newer per-backend API is used where it exists."""
+    if hasattr(torch.backends.cuda.matmul, "fp32_precision"):
+        torch.backends.cuda.matmul.fp32_precision = "ieee"
+        torch.backends.cudnn.conv.fp32_precision = "ieee"
+    else:
+        torch.backends.cuda.matmul.allow_tf32 = False
+        torch.backends.cudnn.allow_tf32 = False
+
+
+def prepare_for_inference(net, precision="fp32", device="cpu", int8_ranges=None):
+    """Eval-mode network on `device` in the requested precision (see the module docstring);
+    int8 needs the calibrated activation ranges (lib.models.iimf.int8.load_calibration)."""
+    check_precision_device(precision, device)
+    device = torch.device(device)
     net = net.eval().to(device)
+    if device.type == "cuda":  # the exact path, and the fast paths' float32 head
+        use_ieee_float32_on_gpus()
     if precision == "fp32":
         use_exact_backbone(net, device)
         use_exact_head(net, device)
         return net
-    if precision == "int8" and device.type != "cpu":
-        raise ValueError("precision int8 runs on the CPU only; use fp16 or bf16 on a GPU")
-    if precision == "fp16" and device.type != "cuda":
-        raise ValueError("precision fp16 needs a GPU; on the CPU use bf16 or int8")
-    if precision == "bf16" and device.type == "cpu" and not bf16_fast_on_cpu():
-        warnings.warn("this CPU has no native bfloat16 (AVX512-BF16 or AMX): precision bf16 will be slow; "
-                      + ("use int8 instead" if int8_fast_on_cpu() else "use fp32 (the exact path) instead"),
-                      stacklevel=2)
-    if precision == "int8" and not int8_fast_on_cpu():
-        warnings.warn("this CPU has no int8 dot-product instructions (AVX512-VNNI, AVX-VNNI or AMX-INT8): "
-                      "precision int8 will be slow; use fp32 (the exact path) instead", stacklevel=2)
     use_exact_head(net, device)
     if precision == "int8":
         if int8_ranges is None:

@@ -6,7 +6,12 @@ from .cross_attention import CrossBlock, JointCrossBlock, fuse_layer
 
 
 class TBSILayer(nn.Module):
-    def __init__(self, dim, scale, mlp_ratio=4.0, drop_path=0.0):
+    """Updates the shared stream from a fused RGB/TIR template (docs/model.md#tbsi-layer).
+
+    Args: as SpShLayer (dim, scale, mlp_ratio, drop_path).
+    """
+
+    def __init__(self, dim: int, scale: float, mlp_ratio: float = 4.0, drop_path: float = 0.0):
         super().__init__()
         cross = dict(dim=dim, scale=scale, mlp_ratio=mlp_ratio, drop_path=drop_path)
         self.fused_t = fuse_layer(dim)                   # [rgb template || tir template] -> fused template
@@ -14,7 +19,8 @@ class TBSILayer(nn.Module):
         self.ca_t2s_f2sh = CrossBlock(**cross)           # shared search <- fused template
         self.ca_t2t_f2f = CrossBlock(**cross)            # shared template <- fused template
 
-    def forward(self, rgb, tir, shared, num_template, update_shared_template=True):
+    def forward(self, rgb: torch.Tensor, tir: torch.Tensor, shared: torch.Tensor, num_template: int,
+                update_shared_template: bool = True) -> torch.Tensor:
         """Returns the new shared stream; rgb and tir are only read.
 
         update_shared_template=False skips the shared template update (and returns it as it

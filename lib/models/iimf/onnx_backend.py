@@ -15,6 +15,8 @@ from torch import nn
 
 from lib.utils.io import atomic_write
 
+from .inference import fold_batchnorm
+
 INPUT_NAMES = ["template_rgb", "template_tir", "search_rgb", "search_tir"]
 METADATA_PREFIX = "iimf."
 OUTPUT_NAMES = ["pred_boxes", "score_map", "size_map", "offset_map"]
@@ -37,9 +39,7 @@ def export_onnx(net, cfg, path, opset=18, metadata=None):
     """Write the batch-1 tracking forward of a network (a CPU copy of it) to an ONNX file, atomically.
     ``metadata`` (str -> str, e.g. the config and checkpoint) is stored in the file's metadata_props
     under ``iimf.<key>``; the crop sizes are always stored."""
-    import onnx
-
-    from .inference import fold_batchnorm
+    import onnx  # optional dependency: only exporting needs it
 
     wrapper = _TrackingForward(fold_batchnorm(copy.deepcopy(net).cpu().eval()))
     z = torch.zeros(1, 3, cfg.TEST.TEMPLATE_SIZE, cfg.TEST.TEMPLATE_SIZE)

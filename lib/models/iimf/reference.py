@@ -1,7 +1,7 @@
 """A plain, per-stream forward of an IIMFTrack with the original's layout of the computation.
 
 It reads the same weights as the model but computes the way the official code does
-(MODEL.md sections 2-4): each token stream through each block separately, attention as explicit
+(docs/model.md#what-this-project-computes-differently): each token stream through each block separately, attention as explicit
 matmuls, the cross-attention blocks' LayerNorm and MLP over all tokens (key tokens included,
 then discarded), the discarded proj_4 projections and all backbone features.
 It serves as the "plain" baseline of tracking/benchmark_inference.py, and the tests use it as an

@@ -5,6 +5,8 @@ computes: ca = cross-attention block, s2t = search-to-template (template queries
 t2s = template-to-search (search queries), t2t = template-to-template, v = RGB, i = TIR,
 sp = modality-specific, sh = shared, f = fused template.
 """
+from typing import Tuple
+
 import torch
 from torch import nn
 
@@ -12,7 +14,17 @@ from .cross_attention import CrossBlock, JointCrossBlock, fuse_layer
 
 
 class SpShLayer(nn.Module):
-    def __init__(self, dim, scale, mlp_ratio=4.0, drop_path=0.0):
+    """Creates the shared stream from the RGB and TIR streams and crosses modality-specific templates
+    into the other modality's search (docs/model.md#spsh-layer).
+
+    Args:
+        dim: token channels C.
+        scale: attention logit scale of the cross blocks (the ViT's head_dim ** -0.5).
+        mlp_ratio: MLP hidden width / C.
+        drop_path: stochastic depth rate of every cross block (training).
+    """
+
+    def __init__(self, dim: int, scale: float, mlp_ratio: float = 4.0, drop_path: float = 0.0):
         super().__init__()
         cross = dict(dim=dim, scale=scale, mlp_ratio=mlp_ratio, drop_path=drop_path)
         self.t_fusion = fuse_layer(dim)                  # [rgb template || tir template] -> fused template
@@ -26,7 +38,8 @@ class SpShLayer(nn.Module):
         self.ca_t2t_f2i = CrossBlock(**cross)            # tir template <- fused template
         self.ca_t2t_f2v = CrossBlock(**cross)            # rgb template <- fused template
 
-    def forward(self, rgb, tir, num_template):
+    def forward(self, rgb: torch.Tensor, tir: torch.Tensor,
+                num_template: int) -> Tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         """rgb, tir: (B, Nz + Nx, C) streams -> updated rgb, tir and the new shared stream."""
         rgb_template, rgb_search = rgb[:, :num_template], rgb[:, num_template:]
         tir_template, tir_search = tir[:, :num_template], tir[:, num_template:]

@@ -25,7 +25,7 @@ import torch  # noqa: E402
 from lib.config import load_config  # noqa: E402
 from lib.models.iimf import build_iimf, load_official_checkpoint  # noqa: E402
 from lib.models.iimf.int8 import default_calibration_path, load_calibration  # noqa: E402
-from lib.test.runner import torch_threads_per_worker  # noqa: E402
+from lib.test.pool import torch_threads_per_worker  # noqa: E402
 from lib.test.tracker import fast_network  # noqa: E402
 from lib.utils.io import atomic_write  # noqa: E402
 from lib.utils.profiling import summarize_times, time_forward, tracking_inputs  # noqa: E402
@@ -52,6 +52,8 @@ def run_test(args, workers, save_dir):
     command = [sys.executable, str(REPO / "tracking" / "test.py"), "tbsi_track", args.config, "--checkpoint",
                str(args.checkpoint), "--data_dir", str(args.data_dir), "--save_dir", str(save_dir), "--num_gpus", "0",
                "--threads", str(workers), "--precision", args.precision, "--no_progress"]
+    if args.no_tie_check:
+        command.append("--no_tie_check")
     start = time.perf_counter()
     subprocess.run(command, check=True, stdout=subprocess.DEVNULL)
     wall = time.perf_counter() - start
@@ -66,6 +68,8 @@ def main(argv=None):
     parser.add_argument("--data_dir", required=True, type=Path, help="dataset folder (lasher_test is tracked)")
     parser.add_argument("--workers", default="1,2", help="comma-separated worker counts (default 1,2)")
     parser.add_argument("--precision", default="fp32", choices=("fp32", "bf16", "int8"))
+    parser.add_argument("--no_tie_check", action="store_true",
+                        help="fast paths without the exact re-checks (random weights re-check most frames)")
     parser.add_argument("--json", type=Path, help="write the numbers here too")
     args = parser.parse_args(argv)
     try:

@@ -179,7 +179,8 @@ class InferenceBlock(nn.Module):
 
 class Conv3x3AsLinear(nn.Module):
     """A 3x3 convolution with padding 1 (and an optional ReLU) as im2col and one product of a linear
-    kernel: one large matrix product is faster than oneDNN's direct convolution on 16x16 maps."""
+    kernel: for the head's 1536 -> 768 channel convolution on a 16x16 map as fast as oneDNN's direct
+    convolution (~24 ms on 2 cores) and steadier from run to run."""
 
     def __init__(self, conv, linear_class, relu=False):
         super().__init__()

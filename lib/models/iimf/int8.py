@@ -70,6 +70,10 @@ class StaticInt8Linear(nn.Module):
         self.activation = "gelu" if gelu else "none"
         self.output = (1.0, 0, torch.float32)  # output scale, zero point, dtype
 
+    def emit_float(self, dtype):
+        """Return float output in ``dtype`` (e.g. bfloat16 for the attention that reads it)."""
+        self.output = (1.0, 0, dtype)
+
     def emit_quantized_for(self, consumer):
         """Return uint8 output quantised with ``consumer``'s input parameters (consumer takes it as is)."""
         self.output = (consumer.input_scale, consumer.input_zero_point, torch.uint8)
@@ -192,7 +196,7 @@ def use_static_int8_backbone(net, ranges):
     blocks = [InferenceBlock(block, attention_dtype=torch.bfloat16, flash=attention_uses_flash())
               for block in net.backbone.blocks]
     for block in blocks:
-        block.attn.qkv.output = (1.0, 0, torch.bfloat16)
+        block.attn.qkv.emit_float(torch.bfloat16)
     net.backbone.blocks = nn.ModuleList(blocks)
     return net
 

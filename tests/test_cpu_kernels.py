@@ -9,7 +9,7 @@ from torch import nn
 
 from lib.config import load_config
 from lib.models.iimf import build_iimf
-from lib.models.iimf.cpu_kernels import (Conv3x3AsLinear, InferenceBlock, MKLPackedLinear, OneDNNLinear,
+from lib.models.iimf.cpu_kernels import (InferenceBlock, MKLPackedLinear, OneDNNLinear,
                                          mkl_packed_linear_available, onednn_linear_available, use_cpu_linear)
 from lib.models.iimf.int8 import (RangeRecorder, StaticInt8Linear, default_calibration_path, int8_kernels_available,
                                   load_calibration, quantize_backbone_static, save_calibration)
@@ -46,18 +46,6 @@ def test_inference_block_matches_the_timm_block(linear_class):
         torch.testing.assert_close(fast(x), block(x), atol=1e-5, rtol=1e-5)
         unflashed = InferenceBlock(copy.deepcopy(fast), flash=False)
         torch.testing.assert_close(unflashed(x), block(x), atol=1e-5, rtol=1e-5)
-
-
-@pytest.mark.parametrize("linear_class", LINEAR_CLASSES, ids=lambda c: c.__name__)
-def test_conv3x3_as_linear_matches_the_convolution(linear_class):
-    torch.manual_seed(0)
-    conv = nn.Conv2d(6, 5, kernel_size=3, padding=1)
-    x = torch.randn(1, 6, 8, 8)
-    with torch.no_grad():
-        torch.testing.assert_close(Conv3x3AsLinear(conv, linear_class, relu=True)(x), torch.relu(conv(x)),
-                                   atol=1e-5, rtol=1e-5)
-    with pytest.raises(ValueError, match="3x3 convolution with padding 1"):
-        Conv3x3AsLinear(nn.Conv2d(6, 5, kernel_size=1), linear_class)
 
 
 @needs_int8

@@ -1,5 +1,5 @@
-"""CPU kernels of the inference paths: Linear layers on oneDNN or on MKL's packed sgemm, a ViT block
-that fuses its residual adds into the matrix products, and 3x3 convolutions as one matrix product.
+"""CPU kernels of the inference paths: Linear layers on oneDNN or on MKL's packed sgemm, and a ViT
+block that fuses its residual adds into the matrix products.
 
 All of them compute what the modules they replace compute, in float32, to float32 rounding:
 
@@ -9,7 +9,6 @@ All of them compute what the modules they replace compute, in float32, to float3
                      bitwise the BLAS product
   InferenceBlock     a timm ViT block: LN, qkv, scaled_dot_product_attention, proj + residual, LN,
                      fc1 + GELU, fc2 + residual (same child names, so the same state_dict)
-  Conv3x3AsLinear    a 3x3 convolution (padding 1) as im2col and one matrix product
 """
 import copy
 from functools import lru_cache
@@ -176,26 +175,3 @@ class InferenceBlock(nn.Module):
         x = self.attn.proj(self.attention(self.attn.qkv(self.norm1(x))), residual=x)
         return self.mlp.fc2(self.mlp.fc1(self.norm2(x)), residual=x)
 
-
-class Conv3x3AsLinear(nn.Module):
-    """A 3x3 convolution with padding 1 (and an optional ReLU) as im2col and one product of a linear
-    kernel: for the head's 1536 -> 768 channel convolution on a 16x16 map as fast as oneDNN's direct
-    convolution (~24 ms on 2 cores) and steadier from run to run."""
-
-    def __init__(self, conv, linear_class, relu=False):
-        super().__init__()
-        if conv.kernel_size != (3, 3) or conv.padding != (1, 1) or conv.stride != (1, 1) or conv.groups != 1:
-            raise ValueError(f"Conv3x3AsLinear needs a 3x3 convolution with padding 1, got {conv}")
-        flat = nn.Linear(conv.in_channels * 9, conv.out_channels)
-        flat.weight = nn.Parameter(conv.weight.detach().reshape(conv.out_channels, -1), requires_grad=False)
-        flat.bias = conv.bias
-        self.linear = linear_class(flat)
-        self.relu = relu
-
-    def forward(self, x):
-        batch, _, height, width = x.shape
-        columns = F.unfold(x, 3, padding=1).transpose(1, 2)  # (B, H*W, C_in*9)
-        out = self.linear(columns)
-        if self.relu:
-            out = torch.relu_(out)
-        return out.transpose(1, 2).reshape(batch, -1, height, width)

@@ -99,6 +99,12 @@ def test_onnx_export_matches_pytorch(net_and_inputs, tiny_cfg, tmp_path):
         torch.testing.assert_close(out[key], reference[key], atol=1e-4, rtol=1e-4)
     with pytest.raises(FileNotFoundError, match="export_onnx"):
         OnnxRuntimeNet(tmp_path / "missing.onnx")
+    session = OnnxRuntimeNet(path, threads=1)
+    session.check_config(tiny_cfg)
+    other = copy.deepcopy(tiny_cfg)
+    other.MODEL.HEAD.NUM_CHANNELS = 32          # same crop sizes, another network
+    with pytest.raises(ValueError, match="settings differ"):
+        session.check_config(other)
 
 
 def test_exact_path_runs_linear_layers_on_onednn_with_the_same_outputs(net_and_inputs):

@@ -12,9 +12,7 @@ in bfloat16, and each MLP's first layer hands its GELU output to the second alre
 A calibration file records what it was made from: the config (name and a fingerprint of its MODEL,
 DATA and TEST settings), the checkpoint (path and sha256), the crop sizes and the frames it saw.
 """
-import hashlib
 import io
-import json
 import warnings
 from pathlib import Path
 
@@ -24,6 +22,7 @@ from torch import nn
 from lib.utils.io import atomic_write, file_sha256
 
 from .cpu_kernels import InferenceBlock, attention_uses_flash
+from .provenance import config_fingerprint
 
 CALIBRATION_FORMAT = "iimf-int8-calibration-1"
 
@@ -133,13 +132,6 @@ class RangeRecorder:
         for hook in self._hooks:
             hook.remove()
         self._hooks = []
-
-
-def config_fingerprint(cfg):
-    """sha256 of the config's MODEL, DATA.TEMPLATE/SEARCH and TEST settings (what shapes the network)."""
-    tree = {"MODEL": cfg.MODEL.to_dict(), "TEMPLATE": cfg.DATA.TEMPLATE.to_dict(),
-            "SEARCH": cfg.DATA.SEARCH.to_dict(), "TEST": cfg.TEST.to_dict()}
-    return hashlib.sha256(json.dumps(tree, sort_keys=True, default=str).encode()).hexdigest()
 
 
 def default_calibration_path(checkpoint):

@@ -16,6 +16,7 @@ from torch import nn
 from lib.utils.io import atomic_write
 
 from .inference import fold_batchnorm
+from .provenance import config_fingerprint
 
 INPUT_NAMES = ["template_rgb", "template_tir", "search_rgb", "search_tir"]
 METADATA_PREFIX = "iimf."
@@ -38,7 +39,7 @@ class _TrackingForward(nn.Module):
 def export_onnx(net, cfg, path, opset=18, metadata=None):
     """Write the batch-1 tracking forward of a network (a CPU copy of it) to an ONNX file, atomically.
     ``metadata`` (str -> str, e.g. the config and checkpoint) is stored in the file's metadata_props
-    under ``iimf.<key>``; the crop sizes are always stored."""
+    under ``iimf.<key>``; the crop sizes and the config's fingerprint are always stored."""
     import onnx  # optional dependency: only exporting needs it
 
     wrapper = _TrackingForward(fold_batchnorm(copy.deepcopy(net).cpu().eval()))
@@ -54,7 +55,8 @@ def export_onnx(net, cfg, path, opset=18, metadata=None):
             torch.onnx.export(wrapper, (z, z, x, x), raw, input_names=INPUT_NAMES, output_names=OUTPUT_NAMES,
                               opset_version=opset, dynamo=False)
         model = onnx.load(raw)
-    props = {"template_size": cfg.TEST.TEMPLATE_SIZE, "search_size": cfg.TEST.SEARCH_SIZE, **(metadata or {})}
+    props = {"template_size": cfg.TEST.TEMPLATE_SIZE, "search_size": cfg.TEST.SEARCH_SIZE,
+             "config_fingerprint": config_fingerprint(cfg), **(metadata or {})}
     onnx.helper.set_model_props(model, {f"{METADATA_PREFIX}{k}": str(v) for k, v in props.items()})
     return atomic_write(path, model.SerializeToString())
 
@@ -94,8 +96,10 @@ class OnnxRuntimeNet:
         self.metadata = {k[len(METADATA_PREFIX):]: v for k, v in meta.items() if k.startswith(METADATA_PREFIX)}
 
     def check_config(self, cfg, config_name=None, warn=True):
-        """ValueError when the model was exported for other crop sizes than cfg's TEST sizes;
-        with ``warn``, a warning when it was exported from another config or without a checkpoint."""
+        """ValueError when the model was exported for other crop sizes than cfg's TEST sizes, or from a
+        config whose settings differ (files that record its fingerprint); with ``warn``, a warning when
+        it was exported from a config of another name (files without a fingerprint) or without a
+        checkpoint."""
         for part, name in (("TEMPLATE", "template_rgb"), ("SEARCH", "search_rgb")):
             want = int(cfg.TEST[f"{part}_SIZE"])
             shape = self.input_shapes.get(name)
@@ -103,10 +107,14 @@ class OnnxRuntimeNet:
                 raise ValueError(f"{self.path} takes {name} of shape {shape}, but the config uses "
                                  f"TEST.{part}_SIZE {want}: export it with this config "
                                  f"(tracking/export_onnx.py)")
+        exported_from = self.metadata.get("config")
+        fingerprint = self.metadata.get("config_fingerprint")
+        if fingerprint is not None and fingerprint != config_fingerprint(cfg):
+            raise ValueError(f"{self.path} was exported from config {exported_from}, whose MODEL/DATA/TEST settings "
+                             f"differ from this config's: export it with this config (tracking/export_onnx.py)")
         if not warn:
             return
-        exported_from = self.metadata.get("config")
-        if config_name and exported_from and exported_from != config_name:
+        if config_name and exported_from and exported_from != config_name and fingerprint is None:
             warnings.warn(f"{self.path} was exported from config {exported_from}, not {config_name}", stacklevel=2)
         if self.metadata.get("checkpoint") == "":
             warnings.warn(f"{self.path} was exported without --checkpoint: random weights", stacklevel=2)

@@ -31,9 +31,9 @@ import torch  # noqa: E402
 
 from lib.config import load_config  # noqa: E402
 from lib.models.iimf import build_iimf, load_official_checkpoint  # noqa: E402
-from lib.data.datasets import get_dataset  # noqa: E402
+from lib.data.datasets import DatasetError, get_dataset  # noqa: E402
 from lib.models.iimf.inference import prepare_for_inference  # noqa: E402
-from lib.models.iimf.int8 import RangeRecorder  # noqa: E402
+from lib.models.iimf.int8 import RangeRecorder, default_calibration_path, load_calibration  # noqa: E402
 from lib.models.iimf.reference import ReferenceNet  # noqa: E402
 from lib.test.calibration import calibrate_by_tracking, spread  # noqa: E402
 from lib.utils.io import atomic_write  # noqa: E402
@@ -42,14 +42,24 @@ from lib.utils.profiling import tracking_inputs  # noqa: E402
 PATHS = ("plain", "exact", "bf16", "int8", "fp16", "onnxruntime")
 
 
-def int8_ranges_for(net, cfg, data_dir, template, search):
-    """The int8 path's calibration: tracked frames of the training sequences in ``data_dir`` (as
-    tracking/calibrate_int8.py makes it), or without data the timing inputs."""
-    if data_dir:
-        dataset = _dataset(data_dir, "lasher_train")
+def int8_ranges_for(net, cfg, args, template, search):
+    """The int8 path's calibration: --calibration, else the file beside --checkpoint that test.py would
+    use, else tracked frames of the training sequences in --data_dir (as tracking/calibrate_int8.py
+    makes it; the test sequences' when there are none, with a note), else the timing inputs."""
+    if args.calibration or (args.checkpoint and default_calibration_path(args.checkpoint).is_file()):
+        path = args.calibration or default_calibration_path(args.checkpoint)
+        print(f"int8: calibration {path}")
+        return load_calibration(path, cfg, args.checkpoint)
+    if args.data_dir:
+        split = "lasher_train"
+        try:
+            dataset = _dataset(args.data_dir, split)
+        except DatasetError:
+            split = "lasher_test"
+            print(f"int8: no training sequences in {args.data_dir}: calibrating on the test sequences' first frames")
+            dataset = _dataset(args.data_dir, split)
         sequences = [dataset[i] for i in spread(8, len(dataset))]
-        if not sequences:
-            raise ValueError(f"{data_dir}: no training sequences to calibrate the int8 path on")
+        print(f"int8: calibrating on the first 30 frames of {len(sequences)} {split} sequences")
         return calibrate_by_tracking(net, cfg, sequences, 30).ranges
     with RangeRecorder(net.backbone) as recorder, torch.inference_mode():
         net(template=template, search=search, return_features=False)
@@ -163,6 +173,8 @@ def main(argv=None):
     parser.add_argument("--config", required=True, help="config name or YAML path")
     parser.add_argument("--script", default="tbsi_track", help="experiment family (folder under experiments/)")
     parser.add_argument("--checkpoint", help="weights; default random (fine for speed, not for boxes)")
+    parser.add_argument("--calibration", help="int8 calibration file (default: the one beside --checkpoint if "
+                                              "there is one, else calibrated here, see int8_ranges_for)")
     parser.add_argument("--device", default="cpu", help="cpu or cuda[:N]")
     parser.add_argument("--threads", type=int, help="torch CPU threads")
     parser.add_argument("--runs", type=int, default=5, help="timed forward passes per path (median reported)")
@@ -203,7 +215,7 @@ def main(argv=None):
         names.remove(unsupported)
     with tempfile.TemporaryDirectory() as workdir:  # holds the exported ONNX model while it runs
         template, search = tracking_inputs(cfg, device)
-        int8_ranges = int8_ranges_for(net, cfg, args.data_dir, template, search) if "int8" in names else None
+        int8_ranges = int8_ranges_for(net, cfg, args, template, search) if "int8" in names else None
         paths = build_paths(net, cfg, device, names, args.threads, workdir, int8_ranges)
         times = time_paths(paths, template, search, args.runs, device)
         deviations = box_deviations(paths, cfg, args.data_dir, device, args.max_sequences) if args.data_dir else None

@@ -21,7 +21,6 @@ import json
 import statistics
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
@@ -37,7 +36,7 @@ from lib.models.iimf.int8 import RangeRecorder, default_calibration_path, load_c
 from lib.models.iimf.reference import ReferenceNet  # noqa: E402
 from lib.test.calibration import calibrate_by_tracking, spread  # noqa: E402
 from lib.utils.io import atomic_write  # noqa: E402
-from lib.utils.profiling import tracking_inputs  # noqa: E402
+from lib.utils.profiling import time_call, tracking_inputs  # noqa: E402
 
 PATHS = ("plain", "exact", "bf16", "int8", "fp16", "onnxruntime")
 
@@ -91,7 +90,7 @@ def build_paths(net, cfg, device, names, threads, workdir, int8_ranges=None):
 
 
 def time_paths(paths, template, search, runs, device):
-    sync = torch.cuda.synchronize if device.type == "cuda" else (lambda: None)
+    """Seconds per forward of each path, the paths taking turns round by round (CUDA events on a GPU)."""
     times = {name: [] for name in paths}
     with torch.inference_mode():
         for fn in paths.values():  # warm-up
@@ -99,11 +98,7 @@ def time_paths(paths, template, search, runs, device):
             fn(template=template, search=search)
         for _ in range(runs):
             for name, fn in paths.items():
-                sync()
-                start = time.perf_counter()
-                fn(template=template, search=search)
-                sync()
-                times[name].append(time.perf_counter() - start)
+                times[name].append(time_call(lambda: fn(template=template, search=search), device))
     return times
 
 

@@ -44,6 +44,11 @@ def cpu_flags():
     return frozenset()
 
 
+def native_bf16():
+    """True when the CPU computes bfloat16 products natively (AVX512-BF16 or AMX-BF16)."""
+    return bool(cpu_flags() & {"avx512_bf16", "amx_bf16"})
+
+
 def attention_uses_flash():
     """Reduced-precision attention: the flash kernel (scaled_dot_product_attention) on CPUs with AMX,
     where it is ~1.5x faster than two bf16 matrix products; those products elsewhere, where the flash

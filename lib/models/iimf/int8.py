@@ -21,7 +21,7 @@ from torch import nn
 
 from lib.utils.io import atomic_write, file_sha256
 
-from .cpu_kernels import InferenceBlock, attention_uses_flash
+from .cpu_kernels import InferenceBlock, attention_uses_flash, native_bf16
 from .provenance import config_fingerprint
 
 CALIBRATION_FORMAT = "iimf-int8-calibration-1"
@@ -183,12 +183,14 @@ def load_calibration(path, cfg, checkpoint):
 
 def use_static_int8_backbone(net, ranges):
     """The backbone of ``net`` on static int8 (in place): its Linear layers quantised with the calibrated
-    ranges, its ViT blocks as InferenceBlocks whose attention runs in bfloat16 on the qkv layer's bf16 output."""
+    ranges, its ViT blocks as InferenceBlocks whose attention runs in bfloat16 on the qkv layer's bf16
+    output (in float32 on CPUs without native bf16)."""
     quantize_backbone_static(net.backbone, ranges)
-    blocks = [InferenceBlock(block, attention_dtype=torch.bfloat16, flash=attention_uses_flash())
-              for block in net.backbone.blocks]
+    bf16 = native_bf16()
+    blocks = [InferenceBlock(block, attention_dtype=torch.bfloat16, flash=attention_uses_flash()) if bf16
+              else InferenceBlock(block) for block in net.backbone.blocks]
     for block in blocks:
-        block.attn.qkv.emit_float(torch.bfloat16)
+        block.attn.qkv.emit_float(torch.bfloat16 if bf16 else torch.float32)
     net.backbone.blocks = nn.ModuleList(blocks)
     return net
 

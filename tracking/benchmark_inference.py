@@ -29,7 +29,7 @@ import numpy as np  # noqa: E402
 import torch  # noqa: E402
 
 from lib.config import load_config  # noqa: E402
-from lib.models.iimf import build_iimf, load_official_checkpoint  # noqa: E402
+from lib.models.iimf import build_iimf, load_iimf  # noqa: E402
 from lib.data.datasets import DatasetError, get_dataset  # noqa: E402
 from lib.models.iimf.inference import prepare_for_inference  # noqa: E402
 from lib.models.iimf.int8 import RangeRecorder, default_calibration_path, load_calibration  # noqa: E402
@@ -200,9 +200,7 @@ def main(argv=None):
         torch.set_num_threads(args.threads)
     device = torch.device(args.device)
     cfg = load_config(args.config, args.script)
-    net = build_iimf(cfg).eval()
-    if args.checkpoint:
-        load_official_checkpoint(net, args.checkpoint)
+    net = load_iimf(cfg, args.checkpoint, verbose=True) if args.checkpoint else build_iimf(cfg).eval()
     net = net.to(device)
     unsupported = "fp16" if device.type == "cpu" else "int8"
     if unsupported in names:

@@ -23,7 +23,7 @@ import numpy as np  # noqa: E402
 import torch  # noqa: E402
 
 from lib.config import load_config  # noqa: E402
-from lib.models.iimf import build_iimf, load_official_checkpoint  # noqa: E402
+from lib.models.iimf import load_iimf  # noqa: E402
 from lib.models.iimf.int8 import default_calibration_path, load_calibration  # noqa: E402
 from lib.test.pool import torch_threads_per_worker  # noqa: E402
 from lib.test.tracker import fast_network  # noqa: E402
@@ -34,8 +34,7 @@ from lib.utils.profiling import summarize_times, time_forward, tracking_inputs  
 def forward_ms(cfg, checkpoint, precision, threads, runs=5):
     """Median ms of the network's forward alone (the fast path's own, without tie re-checks)."""
     torch.set_num_threads(threads)
-    net = build_iimf(cfg).eval()
-    load_official_checkpoint(net, checkpoint, verbose=False)
+    net = load_iimf(cfg, checkpoint)
     ranges = load_calibration(default_calibration_path(checkpoint), cfg, checkpoint) if precision == "int8" else None
     net = fast_network(net, cfg, precision, "cpu", tie_check=False, int8_ranges=ranges)
     template, search = tracking_inputs(cfg)

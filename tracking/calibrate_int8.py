@@ -18,17 +18,17 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import torch  # noqa: E402
 
-from lib.config import load_config  # noqa: E402
+from lib.config import config_name, load_config  # noqa: E402
 from lib.data.datasets import get_dataset  # noqa: E402
-from lib.models.iimf import build_iimf, load_official_checkpoint  # noqa: E402
+from lib.models.iimf import load_iimf  # noqa: E402
 from lib.models.iimf.int8 import default_calibration_path, save_calibration  # noqa: E402
 from lib.test.calibration import calibrate_by_tracking, spread  # noqa: E402
+from lib.utils.arguments import add_experiment_args  # noqa: E402
 
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("tracker_name", help="tbsi_track")
-    parser.add_argument("tracker_param", help="config name or YAML path")
+    add_experiment_args(parser)
     parser.add_argument("--checkpoint", required=True, help="the weights the int8 path will run")
     parser.add_argument("--data_dir", required=True, help="dataset folder (e.g. DATA/lasher)")
     parser.add_argument("--dataset_name", default="lasher_train", help="split to calibrate on (default lasher_train)")
@@ -47,11 +47,10 @@ def main(argv=None):
         if len(dataset) == 0:
             raise ValueError(f"{args.data_dir}: no {args.dataset_name} sequences to calibrate on")
         sequences = [dataset[i] for i in spread(args.sequences, len(dataset))]
-        net = build_iimf(cfg).eval()
-        load_official_checkpoint(net, args.checkpoint, verbose=False)
+        net = load_iimf(cfg, args.checkpoint)
         recorder = calibrate_by_tracking(net, cfg, sequences, args.frames)
         out = args.out or default_calibration_path(args.checkpoint)
-        save_calibration(out, recorder.ranges, cfg, Path(args.tracker_param).stem, args.checkpoint, recorder.frames,
+        save_calibration(out, recorder.ranges, cfg, config_name(args.tracker_param), args.checkpoint, recorder.frames,
                          [seq.name for seq in sequences])
     except (FileNotFoundError, ValueError) as err:
         print(f"error: {err}", file=sys.stderr)

@@ -13,29 +13,29 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 import torch  # noqa: E402
 
 from lib.config import config_name, load_config  # noqa: E402
-from lib.models.iimf import build_iimf, load_official_checkpoint  # noqa: E402
+from lib.models.iimf import build_iimf, load_iimf  # noqa: E402
 from lib.models.iimf.onnx_backend import OnnxRuntimeNet, export_onnx  # noqa: E402
+from lib.utils.arguments import add_experiment_args  # noqa: E402
 from lib.utils.io import file_sha256  # noqa: E402
 from lib.utils.profiling import tracking_inputs  # noqa: E402
 
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("script", help="experiment family, e.g. tbsi_track")
-    parser.add_argument("config", help="config name or YAML path")
+    add_experiment_args(parser)
     parser.add_argument("--checkpoint", type=Path, help="weights ({'net': state_dict}); default: random weights")
     parser.add_argument("--out", type=Path, required=True, help="the .onnx file to write")
     parser.add_argument("--opset", type=int, default=18)
     args = parser.parse_args(argv)
 
-    cfg = load_config(args.config, args.script)
-    net = build_iimf(cfg).eval()
+    cfg = load_config(args.tracker_param, args.tracker_name)
     if args.checkpoint:
-        load_official_checkpoint(net, args.checkpoint)
+        net = load_iimf(cfg, args.checkpoint, verbose=True)
     else:
+        net = build_iimf(cfg).eval()
         print("no --checkpoint: exporting random weights (for speed tests only)")
     args.out.parent.mkdir(parents=True, exist_ok=True)
-    metadata = {"config": config_name(args.config),
+    metadata = {"config": config_name(args.tracker_param),
                 "checkpoint": str(args.checkpoint.absolute()) if args.checkpoint else "",
                 "checkpoint_sha256": file_sha256(args.checkpoint) if args.checkpoint else ""}
     export_onnx(net, cfg, args.out, opset=args.opset, metadata=metadata)

@@ -36,6 +36,7 @@ from lib.test.options import add_inference_args, options_from_args  # noqa: E402
 from lib.test.pool import select_devices  # noqa: E402
 from lib.test.results import check_run_info, results_dir  # noqa: E402
 from lib.test.runner import DatasetSpec, NetTrackerFactory, run_dataset  # noqa: E402
+from lib.utils.arguments import add_experiment_args  # noqa: E402
 from lib.utils.checkpoint_files import find_checkpoint  # noqa: E402
 
 SCRIPTS = ("tbsi_track",)
@@ -43,8 +44,7 @@ SCRIPTS = ("tbsi_track",)
 
 def parse_args(argv=None):
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("tracker_name", help="tracking script: tbsi_track")
-    p.add_argument("tracker_param", help="config name in experiments/<tracker_name>/ (or a .yaml path)")
+    add_experiment_args(p)
     p.add_argument("--dataset_name", default="lasher_test", help=f"one of {', '.join(DATASETS)} "
                    "(default: lasher_test)")
     p.add_argument("--sequence", default=None, help="track only this sequence (name, or index in the dataset)")

@@ -16,6 +16,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from lib.config import config_name, load_config  # noqa: E402
 from lib.test.options import add_inference_args, options_from_args  # noqa: E402
 from lib.test.tracker import build_tracker  # noqa: E402
+from lib.utils.arguments import add_experiment_args  # noqa: E402
 from lib.utils.checkpoint_files import find_checkpoint  # noqa: E402
 from lib.utils.io import atomic_write, read_boxes  # noqa: E402
 from lib.utils.video import FrameSource, VideoWriter, draw_rgbt, paired_frames  # noqa: E402
@@ -48,8 +49,7 @@ def initial_box(args):
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("tracker_name", help="tbsi_track")
-    parser.add_argument("tracker_param", help="config name or YAML path")
+    add_experiment_args(parser)
     parser.add_argument("--rgb", required=True, help="RGB video file or folder of frames")
     parser.add_argument("--tir", required=True, help="TIR video file or folder of frames")
     parser.add_argument("--init", type=parse_box, help="initial box x,y,w,h in pixels of the first frame")

@@ -31,7 +31,7 @@ from typing import Optional, Sequence
 import numpy as np
 import torch
 
-from lib.models.iimf import build_iimf, load_official_checkpoint
+from lib.models.iimf import load_iimf
 from lib.models.iimf.inference import prepare_for_inference
 from lib.models.iimf.int8 import default_calibration_path, load_calibration
 from lib.models.iimf.onnx_backend import OnnxRuntimeNet
@@ -254,7 +254,7 @@ def build_network(cfg, checkpoint=None, device=None, precision: str = "fp32", ba
         return net
     if checkpoint is None:
         raise ValueError("no checkpoint given")
-    net = load_official_checkpoint(build_iimf(cfg, training=False), checkpoint, verbose=verbose)
+    net = load_iimf(cfg, checkpoint, verbose=verbose)
     int8_ranges = None
     if precision == "int8":
         int8_ranges = load_calibration(calibration or default_calibration_path(checkpoint), cfg, checkpoint)

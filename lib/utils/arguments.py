@@ -2,7 +2,7 @@
 import argparse
 from typing import Tuple, Union
 
-__all__ = ["frame_size", "frame_count", "non_negative_int"]
+__all__ = ["add_experiment_args", "frame_size", "frame_count", "non_negative_int"]
 
 MIN_FRAME_SIDE = 64
 
@@ -43,3 +43,10 @@ def non_negative_int(text: str) -> int:
         return _whole(text, 0)
     except ValueError:
         raise argparse.ArgumentTypeError(f"expected a count >= 0, got {text!r}") from None
+
+
+def add_experiment_args(parser: argparse.ArgumentParser) -> None:
+    """The two positional arguments of every tool that runs a config: ``tracker_name``, the
+    experiment family (``tbsi_track``), and ``tracker_param``, the config name or a YAML path."""
+    parser.add_argument("tracker_name", help="experiment family, the folder under experiments/: tbsi_track")
+    parser.add_argument("tracker_param", help="config name in experiments/<tracker_name>/ (or a .yaml path)")

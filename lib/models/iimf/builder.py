@@ -1,6 +1,7 @@
 """Building the IIMF network of a config, and checking checkpoints against it.
 
     net = build_iimf(cfg)                               # random init (tests, then load weights)
+    net = load_iimf(cfg, "IIMF_ep0015.pth.tar")          # with a checkpoint's weights, eval mode
     net = build_iimf(cfg, training=True)                # + MODEL.PRETRAIN_FILE for training
     check_checkpoint_for_config(cfg, "IIMF_ep0015.pth.tar")   # fail fast, no weights built
 
@@ -16,10 +17,11 @@ import torch
 
 from lib.config import REPO_ROOT, Config
 
-from .checkpoint import check_state_dict, convert_official_state_dict, load_pretrained, read_state_dict
+from .checkpoint import (check_state_dict, convert_official_state_dict, load_official_checkpoint, load_pretrained,
+                         read_state_dict)
 from .iimf import IIMFBackbone, IIMFTrack
 
-__all__ = ["build_iimf", "check_checkpoint_for_config", "pretrained_path"]
+__all__ = ["build_iimf", "load_iimf", "check_checkpoint_for_config", "pretrained_path"]
 
 PathLike = Union[str, os.PathLike]
 PRETRAINED_README = "see pretrained_models/README.md for where to get it"
@@ -56,6 +58,15 @@ def build_iimf(cfg: Config, training: bool = False, pretrained_dir: Optional[Pat
     if training and cfg.MODEL.PRETRAIN_FILE:
         load_pretrained(net, pretrained_path(cfg, pretrained_dir), whole_model=bool(cfg.TRAIN.SOT_PRETRAIN))
     return net
+
+
+def load_iimf(cfg: Config, checkpoint: PathLike, verbose: bool = False) -> IIMFTrack:
+    """The network of ``cfg`` with the weights of ``checkpoint`` (official or ours), in eval mode.
+
+    Raises:
+        ValueError: the checkpoint's keys or shapes do not fit the config (all of them listed).
+    """
+    return load_official_checkpoint(build_iimf(cfg), checkpoint, verbose=verbose).eval()
 
 
 def pretrained_path(cfg: Config, folder: Optional[PathLike] = None) -> Path:

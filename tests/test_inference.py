@@ -188,3 +188,17 @@ def test_int8_attention_runs_in_float32_on_a_cpu_without_native_bf16(net_and_inp
     with torch.no_grad():
         out = fast(template=template, search=search, return_features=False)
     assert (out["size_map"] - reference["size_map"]).abs().max() < 3e-3
+
+
+def test_exact_float32_on_gpus_leaves_torch_flags_readable():
+    """The exact path turns TF32 off for GPUs with flags that torch can still read afterwards (mixing
+    its legacy and per-backend APIs makes torch refuse to report them, e.g. in cudnn.flags())."""
+    from lib.models.iimf.inference import use_ieee_float32_on_gpus
+    saved = torch.backends.cuda.matmul.allow_tf32, torch.backends.cudnn.allow_tf32
+    try:
+        use_ieee_float32_on_gpus()
+        assert torch.backends.cuda.matmul.allow_tf32 is False and torch.backends.cudnn.allow_tf32 is False
+        with torch.backends.cudnn.flags(enabled=True):
+            pass
+    finally:
+        torch.backends.cuda.matmul.allow_tf32, torch.backends.cudnn.allow_tf32 = saved

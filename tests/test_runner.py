@@ -222,6 +222,19 @@ def test_run_info_refuses_mixing_checkpoints(tmp_path):
         results.check_run_info(out, b, "cfg", {"backend": "onnxruntime"})
 
 
+def test_run_info_refuses_mixing_int8_calibrations(tmp_path):
+    weights, first, second = tmp_path / "w.pth.tar", tmp_path / "w.int8.pt", tmp_path / "other.int8.pt"
+    weights.write_bytes(b"weights")
+    first.write_bytes(b"ranges 1")
+    second.write_bytes(b"ranges 2")
+    out = tmp_path / "res_int8"
+    results.check_run_info(out, weights, "cfg", {"precision": "int8"}, calibration=first)
+    (out / "seq1.txt").write_text("1,2,3,4\n")
+    results.check_run_info(out, weights, "cfg", {"precision": "int8"}, calibration=first)   # the same: fine
+    with pytest.raises(R.RunError, match=r"another calibration .*w\.int8\.pt.*other\.int8\.pt.*--out"):
+        results.check_run_info(out, weights, "cfg", {"precision": "int8"}, calibration=second)
+
+
 # ------------------------------------------------------------------ devices and workers
 def test_select_devices(monkeypatch):
     import torch

@@ -28,13 +28,18 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 import numpy as np  # noqa: E402
 import torch  # noqa: E402
 
+from lib.analysis.protocols import get_protocol  # noqa: E402
+from lib.analysis.scores import score_boxes, summarize  # noqa: E402
 from lib.config import load_config  # noqa: E402
-from lib.models.iimf import build_iimf, load_iimf  # noqa: E402
 from lib.data.datasets import DatasetError, get_dataset  # noqa: E402
+from lib.models.iimf import build_iimf, load_iimf  # noqa: E402
 from lib.models.iimf.inference import prepare_for_inference  # noqa: E402
 from lib.models.iimf.int8 import RangeRecorder, default_calibration_path, load_calibration  # noqa: E402
+from lib.models.iimf.onnx_backend import OnnxRuntimeNet, export_onnx  # noqa: E402
 from lib.models.iimf.reference import ReferenceNet  # noqa: E402
 from lib.test.calibration import calibrate_by_tracking, spread  # noqa: E402
+from lib.test.runner import track_sequence  # noqa: E402
+from lib.test.tracker import TIE_MARGINS, IIMFTracker, TieCheckedNet, response_window  # noqa: E402
 from lib.utils.io import atomic_write  # noqa: E402
 from lib.utils.profiling import time_call, tracking_inputs  # noqa: E402
 
@@ -76,7 +81,6 @@ def build_paths(net, cfg, device, names, threads, workdir, int8_ranges=None):
         if name == "plain":
             paths[name] = ReferenceNet(net)
         elif name == "onnxruntime":
-            from lib.models.iimf.onnx_backend import OnnxRuntimeNet, export_onnx
             tmp = Path(workdir) / "model.onnx"
             export_onnx(net, cfg, tmp)
             paths[name] = OnnxRuntimeNet(tmp, threads=threads, device=device)
@@ -112,10 +116,6 @@ def box_deviations(paths, cfg, data_dir, device, max_sequences):
     and from there the boxes differ by as much as the model's prediction depends on where the
     crop falls; this is a property of the model, not of the path's arithmetic.
     """
-    from lib.analysis.protocols import get_protocol
-    from lib.analysis.scores import score_boxes, summarize
-    from lib.test.runner import track_sequence
-    from lib.test.tracker import TIE_MARGINS, IIMFTracker, TieCheckedNet, response_window
     window = response_window(cfg).to(device)
     paths = {name: TieCheckedNet(fn, paths["exact"], window, TIE_MARGINS[name]) if name in TIE_MARGINS else fn
              for name, fn in paths.items()}  # the fast paths as test.py runs them

@@ -2,7 +2,7 @@ r"""Calibrate the int8 path: the activation ranges of the backbone's Linear laye
 exact float32 tracker tracks the first frames of some sequences.
 
     python tracking/calibrate_int8.py tbsi_track vitb_256_tbsi_32x1_1e4_lasher_15ep_sot \
-        --checkpoint CKPT --data_dir DATA/lasher --dataset_name lasher_train --sequences 8 --frames 30
+        --checkpoint CKPT --dataset_name lasher_train --sequences 8 --frames 30 [--data_dir DATA]
 
 Writes ``<checkpoint name>.int8.pt`` beside the checkpoint (or --out), where test.py, video_demo.py and
 the tracker look for it with --precision int8. The file records the config (name and a fingerprint of
@@ -19,7 +19,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 import torch  # noqa: E402
 
 from lib.config import config_name, load_config  # noqa: E402
-from lib.data.datasets import get_dataset  # noqa: E402
+from lib.config.settings import dataset_dir, env_settings  # noqa: E402
+from lib.data.datasets import dataset_key, get_dataset  # noqa: E402
 from lib.models.iimf import load_iimf  # noqa: E402
 from lib.models.iimf.int8 import default_calibration_path, save_calibration  # noqa: E402
 from lib.test.calibration import calibrate_by_tracking, spread  # noqa: E402
@@ -30,8 +31,9 @@ def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     add_experiment_args(parser)
     parser.add_argument("--checkpoint", required=True, help="the weights the int8 path will run")
-    parser.add_argument("--data_dir", required=True, help="dataset folder (e.g. DATA/lasher)")
-    parser.add_argument("--dataset_name", default="lasher_train", help="split to calibrate on (default lasher_train)")
+    parser.add_argument("--data_dir", default=None,
+                        help="folder holding lasher/, rgbt234/, ... (overrides lib/config/local.py), as for test.py")
+    parser.add_argument("--dataset_name", default="lasher_train", help="dataset to calibrate on (default lasher_train)")
     parser.add_argument("--sequences", type=int, default=8, help="sequences, spread over the split (default 8)")
     parser.add_argument("--frames", type=int, default=30, help="first frames tracked per sequence (default 30)")
     parser.add_argument("--threads", type=int, help="torch CPU threads")
@@ -43,9 +45,11 @@ def main(argv=None):
         torch.set_num_threads(args.threads)
     try:
         cfg = load_config(args.tracker_param, args.tracker_name)
-        dataset = get_dataset(args.dataset_name, args.data_dir)
+        name = dataset_key(args.dataset_name)
+        root = dataset_dir(env_settings(data_dir=args.data_dir), name)
+        dataset = get_dataset(name, root)
         if len(dataset) == 0:
-            raise ValueError(f"{args.data_dir}: no {args.dataset_name} sequences to calibrate on")
+            raise ValueError(f"{root}: no {name} sequences to calibrate on")
         sequences = [dataset[i] for i in spread(args.sequences, len(dataset))]
         net = load_iimf(cfg, args.checkpoint)
         recorder = calibrate_by_tracking(net, cfg, sequences, args.frames)

@@ -24,13 +24,21 @@ from lib.utils.profiling import (count_flops, summarize_times, time_forward,  # 
                                  tracking_inputs)
 
 
-def time_by_operator(forward, runs, top=12):
-    """Milliseconds per frame of each operator's own (self) CPU time, the ``top`` largest and 'other'."""
+def time_by_operator(forward, runs, device="cpu", top=12):
+    """Milliseconds per frame of each operator's own (self) time, the ``top`` largest and 'other': CPU
+    time on the CPU, the GPU kernels' time on a GPU (where CPU time would be launch overhead)."""
+    activities = [torch.profiler.ProfilerActivity.CPU]
+    on_gpu = torch.device(device).type == "cuda"
+    if on_gpu:
+        activities.append(torch.profiler.ProfilerActivity.CUDA)
     forward()
-    with torch.profiler.profile(activities=[torch.profiler.ProfilerActivity.CPU]) as prof:
+    with torch.profiler.profile(activities=activities) as prof:
         for _ in range(runs):
             forward()
-    times = sorted(((event.key, event.self_cpu_time_total / 1000 / runs) for event in prof.key_averages()),
+        if on_gpu:
+            torch.cuda.synchronize()
+    own_time = (lambda event: event.self_device_time_total) if on_gpu else (lambda event: event.self_cpu_time_total)
+    times = sorted(((event.key, own_time(event) / 1000 / runs) for event in prof.key_averages() if own_time(event) > 0),
                    key=lambda item: -item[1])
     table = dict(times[:top])
     table["other"] = sum(ms for _, ms in times[top:])
@@ -81,7 +89,7 @@ def main(argv=None):
           f"never-used ones), {result['gflops']:.1f} GFLOPs per frame, latency median {result['latency_ms']:.1f} ms "
           f"(min {result['latency_min_ms']:.1f} ms), {result['fps']:.2f} FPS")
     if args.breakdown:
-        result["breakdown_ms"] = time_by_operator(forward, runs=max(1, min(args.runs, 3)))
+        result["breakdown_ms"] = time_by_operator(forward, runs=max(1, min(args.runs, 3)), device=args.device)
         total = sum(result["breakdown_ms"].values())
         print(f"{'operator (self time)':<52} {'ms/frame':>9} {'share':>6}")
         for name, ms in result["breakdown_ms"].items():

@@ -143,11 +143,14 @@ def run(args) -> int:
     devices = select_devices(args.num_gpus)
     options.validate(devices[0])
     threads = 0 if args.debug else args.threads
+    calibration = None
     if checkpoint is not None:  # one clear error here rather than one per worker
         check_checkpoint_for_config(cfg, checkpoint)
         if options.precision == "int8":
-            load_calibration(default_calibration_path(checkpoint), cfg, checkpoint)
-    check_run_info(out_dir, model_file, name, {"precision": options.precision, "backend": options.backend})
+            calibration = default_calibration_path(checkpoint)
+            load_calibration(calibration, cfg, checkpoint)
+    check_run_info(out_dir, model_file, name, {"precision": options.precision, "backend": options.backend},
+                   calibration=calibration)
     if options.backend == "onnxruntime":
         print(f"config      {name}")
         print(f"model       {model_file} (onnxruntime)")

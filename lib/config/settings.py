@@ -66,10 +66,6 @@ class Settings:
     gtot_dir: str = ""
     source: str = "defaults"
 
-    @property
-    def prj_dir(self) -> str:
-        return str(PRJ_DIR)
-
     def with_save_dir(self, save_dir: PathLike) -> "Settings":
         """These settings with ``save_dir`` and the folders under it replaced."""
         save = Path(save_dir).expanduser().absolute()

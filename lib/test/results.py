@@ -77,12 +77,14 @@ def write_result(out_dir: PathLike, seq_name: str, boxes: Sequence[Sequence[floa
 
 
 def check_run_info(out_dir: PathLike, checkpoint: Optional[PathLike], config: str,
-                   extra: Optional[dict] = None) -> None:
-    """Record the checkpoint behind the results of ``out_dir``.
+                   extra: Optional[dict] = None, calibration: Optional[PathLike] = None) -> None:
+    """Record the files behind the results of ``out_dir``: the checkpoint (or ONNX file) and, for
+    int8, the calibration file, each with its sha256.
 
     Raises:
-        RunError: ``out_dir`` already holds results of another checkpoint (another file, or the
-            same path retrained); a folder without results (a run that failed at once) is reused.
+        RunError: ``out_dir`` already holds results made from another file (another checkpoint, the
+            same path retrained, or a new calibration); a folder without results (a run that failed
+            at once) is reused.
     """
     if checkpoint is None:
         return
@@ -90,19 +92,30 @@ def check_run_info(out_dir: PathLike, checkpoint: Optional[PathLike], config: st
     info_file = out_dir / "run_info.json"
     info = {"config": config, "checkpoint": str(Path(checkpoint).absolute()),
             "checkpoint_sha256": file_sha256(checkpoint), **(extra or {})}
+    if calibration is not None:
+        info.update(calibration=str(Path(calibration).absolute()), calibration_sha256=file_sha256(calibration))
     has_results = out_dir.is_dir() and any(out_dir.glob("*.txt"))
     if info_file.is_file() and has_results:
         try:
             old = json.loads(info_file.read_text())
         except (OSError, ValueError):
             old = {}
-        if old.get("checkpoint_sha256") and old["checkpoint_sha256"] != info["checkpoint_sha256"]:
-            other_folder = "" if info.get("backend") == "onnxruntime" else " (or --epoch, which gets its own folder)"
-            raise RunError(
-                f"{out_dir} holds results of another checkpoint ({old.get('checkpoint')}, sha256 "
-                f"{old['checkpoint_sha256'][:12]}...); this run uses {info['checkpoint']} (sha256 "
-                f"{info['checkpoint_sha256'][:12]}...). Delete that folder to redo it, or use another "
-                f"--save_dir{other_folder}.")
-        if old.get("checkpoint_sha256") == info["checkpoint_sha256"]:
+        for role in ("checkpoint", "calibration"):
+            key = f"{role}_sha256"
+            if old.get(key) and info.get(key) and old[key] != info[key]:
+                raise RunError(_other_file_message(out_dir, role, old, info))
+        if old.get("checkpoint_sha256") == info["checkpoint_sha256"] and old.get("calibration_sha256") == \
+                info.get("calibration_sha256"):
             return
     atomic_write(info_file, json.dumps(info, indent=1) + "\n")
+
+
+def _other_file_message(out_dir: Path, role: str, old: dict, new: dict) -> str:
+    if role == "calibration":
+        advice = "calibrate into another file (--out) or move these results away"
+    else:
+        advice = "use another --save_dir" + ("" if new.get("backend") == "onnxruntime"
+                                              else " (or --epoch, which gets its own folder)")
+    return (f"{out_dir} holds results of another {role} ({old.get(role)}, sha256 {old[f'{role}_sha256'][:12]}...); "
+            f"this run uses {new[role]} (sha256 {new[f'{role}_sha256'][:12]}...). Delete that folder to redo it, "
+            f"or {advice}.")

@@ -21,9 +21,7 @@ __all__ = ["training_state", "atomic_torch_save", "read_training_checkpoint", "c
 
 def training_state(trainer, epoch: int, stats: Dict) -> Dict:
     """Everything needed to continue ``trainer``'s run after ``epoch``."""
-    rng = {"torch": torch.get_rng_state()}
-    if trainer.device.type == "cuda":
-        rng["cuda"] = torch.cuda.get_rng_state(trainer.device)
+    rng = {"torch": torch.get_rng_state()}   # a record: every epoch reseeds from (seed, epoch, rank) anyway
     return {"epoch": int(epoch), "net_type": NET_TYPE, "actor_type": "TBSITrackActor",
             "net": _to_cpu(trainer.net.state_dict()), "optimizer": _to_cpu(trainer.optimizer.state_dict()),
             "scheduler": trainer.scheduler.state_dict(), "scaler": trainer.step.state_dict(), "rng": rng,

@@ -165,20 +165,6 @@ class Sequence:
         except ImageReadError as e:
             raise type(e)(f"{self.dataset}: sequence {self.name!r}, frame {i} (counting from 0): {e}") from e
 
-    def read_rgb(self, i: int) -> np.ndarray:
-        """RGB frame ``i`` as ``H x W x 3`` uint8."""
-        i = self._check_index(i)
-        return self._read(self._rgb[i], i)
-
-    def read_tir(self, i: int) -> np.ndarray:
-        """TIR frame ``i`` read as a 3-channel RGB image, ``H x W x 3`` uint8."""
-        i = self._check_index(i)
-        return self._read(self._tir[i], i)
-
-    def frame_paths(self, i: int) -> Tuple[Path, Path]:
-        i = self._check_index(i)
-        return self._rgb[i], self._tir[i]
-
     def read_frame(self, i: int, parallel: bool = False) -> np.ndarray:
         """Frame ``i`` as one ``H x W x 6`` uint8 array ``[R, G, B | T, T, T]``.
 

@@ -115,13 +115,10 @@ def check_precision_device(precision, device):
 def use_ieee_float32_on_gpus():
     """Float32 matrix products and convolutions in full float32 on GPUs: no TF32 (cuDNN uses it for
     float32 convolutions by default on Ampere and newer GPUs, which moves boxes by up to ~0.1 px).
-    A process-wide setting; torch's newer per-backend API is used where it exists."""
-    if hasattr(torch.backends.cuda.matmul, "fp32_precision"):
-        torch.backends.cuda.matmul.fp32_precision = "ieee"
-        torch.backends.cudnn.conv.fp32_precision = "ieee"
-    else:
-        torch.backends.cuda.matmul.allow_tf32 = False
-        torch.backends.cudnn.allow_tf32 = False
+    A process-wide setting, made with torch's flags that every torch version reads (mixing them with
+    the newer per-backend ``fp32_precision`` settings makes torch refuse to read either)."""
+    torch.backends.cuda.matmul.allow_tf32 = False
+    torch.backends.cudnn.allow_tf32 = False
 
 
 def prepare_for_inference(net, precision="fp32", device="cpu", int8_ranges=None):

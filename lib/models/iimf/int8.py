@@ -36,7 +36,8 @@ def int8_kernels_available():
     try:
         layer = StaticInt8Linear(nn.Linear(4, 2), -1.0, 1.0)
         layer(torch.ones(1, 4))
-    except (RuntimeError, NotImplementedError):
+        layer(torch.ones(1, 4), residual=torch.ones(1, 2))   # the fused residual add (newer torch only)
+    except (RuntimeError, NotImplementedError, AttributeError):
         return False
     return True
 
@@ -190,7 +191,8 @@ def use_static_int8_backbone(net, ranges):
     blocks = [InferenceBlock(block, attention_dtype=torch.bfloat16, flash=attention_uses_flash()) if bf16
               else InferenceBlock(block) for block in net.backbone.blocks]
     for block in blocks:
-        block.attn.qkv.emit_float(torch.bfloat16 if bf16 else torch.float32)
+        if isinstance(block.attn.qkv, StaticInt8Linear):   # an uncalibrated layer stays float32
+            block.attn.qkv.emit_float(torch.bfloat16 if bf16 else torch.float32)
     net.backbone.blocks = nn.ModuleList(blocks)
     return net
 

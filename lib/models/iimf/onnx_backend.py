@@ -79,9 +79,11 @@ class OnnxRuntimeNet:
         # no busy-waiting between frames: it would take CPU time from the other tracking workers
         options.add_session_config_entry("session.intra_op.allow_spinning", "0")
         providers = ["CPUExecutionProvider"]
-        if str(device).startswith("cuda"):
+        device = torch.device(device)
+        if device.type == "cuda":
             if "CUDAExecutionProvider" in ort.get_available_providers():
-                providers.insert(0, "CUDAExecutionProvider")
+                # this worker's GPU, and full float32 (the provider's default TF32 would move boxes)
+                providers.insert(0, ("CUDAExecutionProvider", {"device_id": device.index or 0, "use_tf32": 0}))
             else:
                 warnings.warn("this onnxruntime has no CUDA support: the ONNX model runs on the CPU "
                               "(pip install onnxruntime-gpu for the GPU)", stacklevel=2)

@@ -182,7 +182,7 @@ def test_fast_paths_on_a_cpu_without_their_instructions_name_the_exact_path(net_
 def test_int8_attention_runs_in_float32_on_a_cpu_without_native_bf16(net_and_inputs, monkeypatch):
     from lib.models.iimf import int8
     net, template, search, reference = net_and_inputs
-    monkeypatch.setattr(int8, "native_bf16", lambda: False)
+    monkeypatch.setattr(int8, "bf16_fast_on_cpu", lambda: False)
     fast = prepared(net, "int8")
     assert all(block.attention_dtype is None for block in fast.backbone.blocks)
     with torch.no_grad():

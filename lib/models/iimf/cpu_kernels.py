@@ -44,9 +44,15 @@ def cpu_flags():
     return frozenset()
 
 
-def native_bf16():
+def bf16_fast_on_cpu():
     """True when the CPU computes bfloat16 products natively (AVX512-BF16 or AMX-BF16)."""
     return bool(cpu_flags() & {"avx512_bf16", "amx_bf16"})
+
+
+def int8_fast_on_cpu():
+    """True when the CPU has int8 dot-product instructions (or its flags cannot be read)."""
+    flags = cpu_flags()
+    return not flags or bool(flags & {"avx512_vnni", "avx_vnni", "amx_int8"})
 
 
 def attention_uses_flash():

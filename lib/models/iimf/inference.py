@@ -24,7 +24,8 @@ import torch
 from torch import nn
 from torch.nn.utils.fusion import fuse_conv_bn_eval
 
-from .cpu_kernels import InferenceBlock, attention_uses_flash, cpu_flags, exact_linear_class, use_cpu_linear
+from .cpu_kernels import (InferenceBlock, attention_uses_flash, bf16_fast_on_cpu, exact_linear_class, int8_fast_on_cpu,
+                          use_cpu_linear)
 from .int8 import use_static_int8_backbone
 
 PRECISIONS = ("fp32", "bf16", "fp16", "int8")
@@ -139,18 +140,3 @@ def prepare_for_inference(net, precision="fp32", device="cpu", int8_ranges=None)
             raise ValueError("precision int8 needs calibrated activation ranges (tracking/calibrate_int8.py)")
         return use_static_int8_backbone(net, int8_ranges)
     return ReducedPrecisionNet(net, torch.bfloat16 if precision == "bf16" else torch.float16, device)
-
-
-def int8_fast_on_cpu():
-    """True when the CPU has int8 dot-product instructions (or its flags cannot be read)."""
-    flags = cpu_flags()
-    return not flags or bool(flags & {"avx512_vnni", "avx_vnni", "amx_int8"})
-
-
-def bf16_fast_on_cpu():
-    """True when oneDNN reports native bfloat16 support on this CPU."""
-    check = getattr(torch.ops.mkldnn, "_is_mkldnn_bf16_supported", None)
-    try:
-        return bool(check()) if check is not None else False
-    except RuntimeError:
-        return False

@@ -21,7 +21,7 @@ from torch import nn
 
 from lib.utils.io import atomic_write, file_sha256
 
-from .cpu_kernels import InferenceBlock, attention_uses_flash, native_bf16
+from .cpu_kernels import InferenceBlock, attention_uses_flash, bf16_fast_on_cpu
 from .provenance import config_fingerprint
 
 CALIBRATION_FORMAT = "iimf-int8-calibration-1"
@@ -187,7 +187,7 @@ def use_static_int8_backbone(net, ranges):
     ranges, its ViT blocks as InferenceBlocks whose attention runs in bfloat16 on the qkv layer's bf16
     output (in float32 on CPUs without native bf16)."""
     quantize_backbone_static(net.backbone, ranges)
-    bf16 = native_bf16()
+    bf16 = bf16_fast_on_cpu()
     blocks = [InferenceBlock(block, attention_dtype=torch.bfloat16, flash=attention_uses_flash()) if bf16
               else InferenceBlock(block) for block in net.backbone.blocks]
     for block in blocks:

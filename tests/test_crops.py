@@ -170,3 +170,13 @@ def test_grey_and_three_channel_images():
     assert crop1.shape == (8, 8, 1)
     crop2d, _, _ = sample_target(ramp_image(c=1)[..., 0], [5, 5, 10, 10], 2.0, 8)
     assert crop2d.shape == (8, 8)
+
+
+@pytest.mark.parametrize("box", [[10, 10, 40, 30], [-10, 20, 15, 4], [200, 200, 5, 5]])
+def test_tracker_crops_without_the_mask_are_the_same_crops(box):
+    im = ramp_image()
+    for out_sz in (None, 32):
+        crop, factor, mask = sample_target(im, box, 4.0, out_sz)
+        crop_nomask, factor_nomask, no_mask = sample_target(im, box, 4.0, out_sz, mask=False)
+        np.testing.assert_array_equal(crop_nomask, crop)
+        assert factor_nomask == factor and no_mask is None and mask is not None and mask.dtype == np.bool_

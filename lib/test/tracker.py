@@ -142,7 +142,7 @@ class IIMFTracker:
             raise ValueError(f"initial box must be 4 finite numbers (x, y, w, h), got {box}")
         if not (box[2] > 0 and box[3] > 0):
             raise ValueError(f"initial box {box} has w or h <= 0")
-        z_crop, _, _ = sample_target(frame, box, self.template_factor, self.template_size)
+        z_crop, _, _ = sample_target(frame, box, self.template_factor, self.template_size, mask=False)
         with torch.inference_mode():
             z = self.preprocess(z_crop)
             self._template = [z[:, :3], z[:, 3:]]
@@ -158,7 +158,8 @@ class IIMFTracker:
         self._check_frame(frame)
         im_h, im_w = frame.shape[:2]
         self.frame_id += 1
-        x_crop, resize_factor, _ = sample_target(frame, self.state, self.search_factor, self.search_size)
+        x_crop, resize_factor, _ = sample_target(frame, self.state, self.search_factor, self.search_size,
+                                                  mask=False)
         with torch.inference_mode():
             x = self.preprocess(x_crop)
             out = self.net(template=self._template, search=[x[:, :3], x[:, 3:]], **self._forward_kwargs)

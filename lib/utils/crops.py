@@ -87,7 +87,7 @@ def crop_geometry(box: Sequence[float], factor: float, im_h: int, im_w: int) -> 
 
 
 def sample_target(im: np.ndarray, box_xywh: Sequence[float], factor: float,
-                  out_sz: Optional[int] = None) -> Tuple[np.ndarray, float, np.ndarray]:
+                  out_sz: Optional[int] = None, mask: bool = True) -> Tuple[np.ndarray, float, Optional[np.ndarray]]:
     """Crop a square of side ``ceil(sqrt(w*h) * factor)`` centred on the box and resize it.
 
     ``im``: ``H x W x C`` uint8 (any C; 2-D images work too). ``box_xywh``: list, numpy array or
@@ -95,7 +95,8 @@ def sample_target(im: np.ndarray, box_xywh: Sequence[float], factor: float,
     Returns ``(crop, resize_factor, att_mask)``: ``crop`` is ``out_sz x out_sz x C`` of
     ``im``'s dtype, ``resize_factor = out_sz / crop_sz``, ``att_mask`` is an ``out_sz x
     out_sz`` bool array, True on padding (computed as the original does: a float mask resized
-    bilinearly, then any non-zero value counts as padding).
+    bilinearly, then any non-zero value counts as padding), or None with ``mask=False`` (the
+    tracker, which never reads it: the mask costs ~2 ms per frame on large crops).
     """
     if im.ndim not in (2, 3):
         raise ValueError(f"sample_target: expected an H x W (x C) image, got shape {im.shape}")
@@ -109,15 +110,18 @@ def sample_target(im: np.ndarray, box_xywh: Sequence[float], factor: float,
                     g.x1 + g.pad_left:g.x1 + g.size - g.pad_right]
         crop = cv2.copyMakeBorder(region, g.pad_top, g.pad_bottom, g.pad_left, g.pad_right,
                                   cv2.BORDER_CONSTANT, value=0)
-    att_mask = np.ones((g.size, g.size))
-    if not g.empty:
-        att_mask[g.pad_top:g.size - g.pad_bottom, g.pad_left:g.size - g.pad_right] = 0
+    att_mask = None
+    if mask:
+        att_mask = np.ones((g.size, g.size))
+        if not g.empty:
+            att_mask[g.pad_top:g.size - g.pad_bottom, g.pad_left:g.size - g.pad_right] = 0
     if out_sz is None:
         resize_factor = 1.0
     else:
         resize_factor = out_sz / g.size
         crop = cv2.resize(crop, (out_sz, out_sz))
-        att_mask = cv2.resize(att_mask, (out_sz, out_sz))
+        if mask:
+            att_mask = cv2.resize(att_mask, (out_sz, out_sz))
     if im.ndim == 3 and crop.ndim == 2:  # OpenCV drops a single channel axis
         crop = crop[:, :, None]
-    return crop, resize_factor, att_mask.astype(np.bool_)
+    return crop, resize_factor, None if att_mask is None else att_mask.astype(np.bool_)

@@ -24,6 +24,8 @@ import torch
 from torch import nn
 from torch.nn.utils.fusion import fuse_conv_bn_eval
 
+from lib.utils.system import reuse_freed_memory
+
 from .cpu_kernels import (InferenceBlock, attention_uses_flash, bf16_fast_on_cpu, exact_linear_class, int8_fast_on_cpu,
                           use_cpu_linear)
 from .int8 import use_static_int8_backbone
@@ -124,9 +126,12 @@ def use_ieee_float32_on_gpus():
 
 def prepare_for_inference(net, precision="fp32", device="cpu", int8_ranges=None):
     """Eval-mode network on `device` in the requested precision (see the module docstring);
-    int8 needs the calibrated activation ranges (lib.models.iimf.int8.load_calibration)."""
+    int8 needs the calibrated activation ranges (lib.models.iimf.int8.load_calibration).
+    On the CPU the process then keeps the memory it frees for reuse (lib.utils.system.reuse_freed_memory)."""
     check_precision_device(precision, device)
     device = torch.device(device)
+    if device.type == "cpu":
+        reuse_freed_memory()
     net = net.eval().to(device)
     if device.type == "cuda":  # the exact path, and the fast paths' float32 head
         use_ieee_float32_on_gpus()

@@ -287,3 +287,22 @@ def test_cpu_workers_capped_at_cpu_count(tmp_path, monkeypatch, capsys):
     summary, _ = run(make([("a", 2), ("b", 2), ("c", 2)]), tmp_path, threads=3, devices=["cpu"])
     assert sorted(summary.done) == ["a", "b", "c"]
     assert "using 1" in capsys.readouterr().err
+
+
+class TimedFakeTracker(FakeTracker):
+    """FakeTracker that reports 0.25 s of network time per tracked frame."""
+
+    network_seconds = 0.0
+
+    def track(self, frame):
+        self.network_seconds += 0.25
+        return super().track(frame)
+
+
+def test_summary_adds_up_the_per_frame_and_network_times(tmp_path):
+    ds = make([("a", 4), ("b", 6)])
+    summary = R.run_dataset(lambda: ds, lambda device: TimedFakeTracker([]), tmp_path, progress=False)
+    assert summary.ok and summary.frames == 10
+    assert summary.network_seconds == pytest.approx(0.25 * (3 + 5))      # frame 0 of each sequence: no network
+    written = sum(float(np.loadtxt(tmp_path / f"{name}_time.txt").sum()) for name in ("a", "b"))
+    assert summary.track_seconds == pytest.approx(written, rel=1e-6, abs=1e-9)

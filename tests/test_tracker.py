@@ -2,6 +2,7 @@
 whole tracking run with a fake network whose output makes the boxes hand-derivable."""
 import math
 import re
+import time
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -258,3 +259,23 @@ def test_real_tiny_network_tracks_deterministically():
     assert runs[0] == runs[1]
     for x, y, w, h in runs[0]:
         assert 0 <= x <= 150 and 0 <= y <= 118 and w >= 10 and h >= 10
+
+
+class SlowNet(FakeNet):
+    """FakeNet whose forward takes at least 20 ms."""
+
+    def forward(self, template, search):
+        time.sleep(0.02)
+        return super().forward(template, search)
+
+
+def test_network_time_is_counted_inside_the_per_frame_time():
+    tr = IIMFTracker(SlowNet(), make_cfg(), "cpu")
+    frame = random_frame()
+    tr.initialize(frame, [300, 200, 40, 30])
+    assert tr.network_seconds == 0.0            # initialisation runs no network
+    start = time.perf_counter()
+    for _ in range(3):
+        tr.track(frame)
+    wall = time.perf_counter() - start
+    assert 0.06 <= tr.network_seconds < wall

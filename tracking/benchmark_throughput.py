@@ -10,6 +10,7 @@ thread) next to the network's forward alone, timed here with the same torch thre
 """
 import argparse
 import json
+import re
 import subprocess
 import sys
 import tempfile
@@ -31,7 +32,7 @@ from lib.utils.io import atomic_write  # noqa: E402
 from lib.utils.profiling import summarize_times, time_forward, tracking_inputs  # noqa: E402
 
 
-def forward_ms(cfg, checkpoint, precision, threads, runs=5):
+def forward_ms(cfg, checkpoint, precision, threads, runs=10):
     """Median ms of the network's forward alone (the fast path's own, without tie re-checks)."""
     torch.set_num_threads(threads)
     net = load_iimf(cfg, checkpoint)
@@ -47,17 +48,19 @@ def forward_ms(cfg, checkpoint, precision, threads, runs=5):
 
 
 def run_test(args, workers, save_dir):
-    """test.py with ``workers`` processes; returns (wall seconds, per-frame seconds of every tracked frame)."""
+    """test.py with ``workers`` processes; returns (wall seconds, per-frame seconds of every tracked frame,
+    ms per frame that test.py reports its workers spent in the network's forward)."""
     command = [sys.executable, str(REPO / "tracking" / "test.py"), "tbsi_track", args.config, "--checkpoint",
                str(args.checkpoint), "--data_dir", str(args.data_dir), "--save_dir", str(save_dir), "--num_gpus", "0",
                "--threads", str(workers), "--precision", args.precision, "--no_progress"]
     if args.no_tie_check:
         command.append("--no_tie_check")
     start = time.perf_counter()
-    subprocess.run(command, check=True, stdout=subprocess.DEVNULL)
+    out = subprocess.run(command, check=True, stdout=subprocess.PIPE, text=True).stdout
     wall = time.perf_counter() - start
     times = [np.loadtxt(path, ndmin=1)[1:] for path in Path(save_dir).rglob("*_time.txt")]  # frame 0: init
-    return wall, np.concatenate(times)
+    network = re.search(r"of which ([0-9.]+) ms in the network", out)
+    return wall, np.concatenate(times), float(network.group(1)) if network else float("nan")
 
 
 def main(argv=None):
@@ -79,19 +82,25 @@ def main(argv=None):
         parser.error(f"--workers needs counts >= 1, got {args.workers!r}")
     cfg = load_config(args.config)
     rows = []
-    print(f"{'workers':>7} {'frames':>7} {'wall s':>8} {'frames/s':>9} {'test.py ms/frame':>17} {'forward ms':>11}")
+    print(f"{'workers':>7} {'frames':>7} {'wall s':>8} {'frames/s':>9} {'test.py ms/frame':>17} "
+          f"{'of it network ms':>17} {'forward ms':>11} {'test.py/forward':>16}")
     for workers in counts:
         with tempfile.TemporaryDirectory() as save_dir:
-            wall, times = run_test(args, workers, save_dir)
+            wall, times, network = run_test(args, workers, save_dir)
         frames = len(times)
         forward = forward_ms(cfg, args.checkpoint, args.precision, torch_threads_per_worker(workers))
         row = {"workers": workers, "frames": frames, "wall_s": wall, "frames_per_s": frames / wall,
-               "test_ms_per_frame": 1000 * float(np.mean(times)), "forward_ms": forward}
+               "test_ms_per_frame": 1000 * float(np.mean(times)), "network_in_test_ms": network,
+               "forward_ms": forward}
+        row["test_over_forward"] = row["test_ms_per_frame"] / forward
         rows.append(row)
         print(f"{workers:>7} {frames:>7} {wall:>8.1f} {row['frames_per_s']:>9.2f} "
-              f"{row['test_ms_per_frame']:>17.1f} {forward:>11.1f}")
+              f"{row['test_ms_per_frame']:>17.1f} {network:>17.1f} {forward:>11.1f} {row['test_over_forward']:>16.2f}")
     print("wall time includes starting the workers and loading the model; test.py ms/frame is the tracker's "
-          "own per-frame time (a fast path's tie re-checks included)")
+          "own per-frame time (a fast path's tie re-checks included), and 'of it network' the part test.py "
+          "measured inside the network's forward (frame 0 included); forward ms is the forward alone, timed "
+          "afterwards in this process with the threads of one worker (with several workers, the workers "
+          "share the memory bandwidth and caches that the forward alone has to itself)")
     if args.json:
         atomic_write(args.json, json.dumps({"config": args.config, "precision": args.precision, "rows": rows},
                                            indent=2) + "\n")

@@ -174,6 +174,9 @@ def run(args) -> int:
     fps = f", {summary.frames / summary.seconds:.2f} frames/s" if summary.seconds > 0 and summary.frames else ""
     print(f"tracked {len(summary.done)} sequences ({summary.frames} frames{fps}), "
           f"{len(summary.skipped)} already complete, {len(summary.failed)} failed; results in {out_dir}")
+    if summary.frames and summary.network_seconds > 0:
+        print(f"per frame: {1000 * summary.track_seconds / summary.frames:.1f} ms in the tracker (<seq>_time.txt), "
+              f"of which {1000 * summary.network_seconds / summary.frames:.1f} ms in the network's forward")
     if summary.failed:
         print(f"{len(summary.failed)} sequence(s) failed:", file=sys.stderr)
         for failure in summary.failed:

@@ -111,6 +111,8 @@ class RunSummary:
     failed: List[SequenceFailure] = field(default_factory=list)
     frames: int = 0
     seconds: float = 0.0
+    track_seconds: float = 0.0     # the per-frame times of the sequences tracked in this run, summed
+    network_seconds: float = 0.0   # of which in the network's forward
     interrupted: bool = False
 
     @property
@@ -122,10 +124,12 @@ def track_one(tracker, dataset, name: str, out_dir: Path, debug: bool) -> dict:
     """Track one sequence and write its files; errors come back in the dict (raised only when
     ``debug``)."""
     t0 = time.perf_counter()
+    network_before = getattr(tracker, "network_seconds", 0.0)
     try:
         boxes, times = track_sequence(tracker, dataset[name], log=_stderr if debug else None)
         write_result(out_dir, name, boxes, times)
         return {"name": name, "frames": len(boxes), "track_seconds": float(sum(times)),
+                "network_seconds": getattr(tracker, "network_seconds", 0.0) - network_before,
                 "seconds": time.perf_counter() - t0}
     except Exception as e:  # reported per sequence; the other sequences go on
         if debug:
@@ -214,6 +218,8 @@ def run_dataset(dataset_factory: Callable[[], object], tracker_factory: Callable
         else:
             summary.done.append(res["name"])
             summary.frames += res["frames"]
+            summary.track_seconds += res["track_seconds"]
+            summary.network_seconds += res.get("network_seconds", 0.0)
         summary.seconds = time.perf_counter() - start
         bar.set_postfix(fps=f"{summary.frames / max(summary.seconds, 1e-9):.1f}", failed=len(summary.failed),
                         refresh=False)

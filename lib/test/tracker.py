@@ -26,6 +26,7 @@ from __future__ import annotations
 import copy
 import inspect
 import math
+import time
 from typing import Optional, Sequence
 
 import numpy as np
@@ -80,7 +81,8 @@ class IIMFTracker:
     ``MODEL.BACKBONE.STRIDE``). ``device``: where the network runs (a module is moved there and
     put in eval mode). If the network's forward takes ``return_features``, it is called with
     ``return_features=False`` (skips backbone features tracking never reads; same boxes).
-    After ``track``, ``last_score`` holds the maximum of the windowed response.
+    After ``track``, ``last_score`` holds the maximum of the windowed response;
+    ``network_seconds`` adds up the time spent in the network's forward (all ``track`` calls).
     """
 
     def __init__(self, net: torch.nn.Module, cfg, device=None):
@@ -116,6 +118,7 @@ class IIMFTracker:
         self.state: Optional[list] = None
         self.frame_id = 0
         self.last_score: Optional[float] = None
+        self.network_seconds = 0.0
         self._template = None
 
     # ------------------------------------------------------------------ helpers
@@ -162,7 +165,11 @@ class IIMFTracker:
                                                   mask=False)
         with torch.inference_mode():
             x = self.preprocess(x_crop)
+            start = time.perf_counter()
             out = self.net(template=self._template, search=[x[:, :3], x[:, 3:]], **self._forward_kwargs)
+            if self.device.type == "cuda":  # the box below waits for the GPU anyway
+                torch.cuda.synchronize(self.device)
+            self.network_seconds += time.perf_counter() - start
             score_map = out["score_map"].to(self.device)     # no-op unless a backend returns CPU maps
             if tuple(score_map.shape[-2:]) != (self.feat_size, self.feat_size):
                 raise ValueError(f"network score map is {tuple(score_map.shape[-2:])}, expected "

@@ -12,7 +12,7 @@ from lib.models.iimf import build_iimf
 from lib.models.iimf.cpu_kernels import (InferenceBlock, MKLPackedLinear, OneDNNLinear,
                                          mkl_packed_linear_available, onednn_linear_available, use_cpu_linear)
 from lib.models.iimf.int8 import (RangeRecorder, StaticInt8Linear, default_calibration_path, int8_kernels_available,
-                                  load_calibration, quantize_backbone_static, save_calibration)
+                                  load_calibration, quantize_backbone_static, save_calibration, smooth_block_inputs)
 from lib.models.iimf.vit import ViTNorm
 
 LINEAR_CLASSES = [cls for cls, ok in ((OneDNNLinear, onednn_linear_available()),
@@ -82,13 +82,17 @@ def test_calibration_file_records_its_origin_and_is_refused_for_other_settings(t
     search = [torch.randn(1, 3, 128, 128) for _ in range(2)]
     with RangeRecorder(net.backbone) as recorder, torch.no_grad():
         net(template=template, search=search, return_features=False)
-    assert recorder.frames == 1 and all(low <= high for low, high in recorder.ranges.values())
+    assert recorder.frames == 1 and all(bool((low <= high).all()) for low, high in recorder.ranges.values())
+    assert recorder.ranges["blocks.0.mlp.fc1"][0].shape == (96,)      # one range per input channel
     path = default_calibration_path(checkpoint)
     assert path == tmp_path / "TBSITrack_ep0008.int8.pt"
     with pytest.raises(FileNotFoundError, match="calibrate_int8.py"):
         load_calibration(path, cfg, checkpoint)
     save_calibration(path, recorder.ranges, cfg, "tiny_demo", checkpoint, recorder.frames, ["seqA"])
-    assert load_calibration(path, cfg, checkpoint) == recorder.ranges
+    loaded = load_calibration(path, cfg, checkpoint)
+    assert loaded.keys() == recorder.ranges.keys()
+    assert all(torch.equal(loaded[k][0], low) and torch.equal(loaded[k][1], high)
+               for k, (low, high) in recorder.ranges.items())
     record = torch.load(path, weights_only=True)
     assert (record["config"], record["template_size"], record["search_size"], record["sequences"]) == \
            ("tiny_demo", 64, 128, ["seqA"])
@@ -105,6 +109,10 @@ def test_calibration_file_records_its_origin_and_is_refused_for_other_settings(t
     torch.save({"net": build_iimf(cfg).state_dict()}, other_checkpoint)
     with pytest.raises(ValueError, match="calibrate again for this checkpoint"):
         load_calibration(path, cfg, other_checkpoint)
+    old_format = tmp_path / "old.int8.pt"
+    torch.save({**record, "format": "iimf-int8-calibration-1"}, old_format)
+    with pytest.raises(ValueError, match="older format.*calibrate again"):
+        load_calibration(old_format, cfg, checkpoint)
     not_calibration = tmp_path / "not.pt"
     torch.save({"net": {}}, not_calibration)
     with pytest.raises(ValueError, match="not an int8 calibration file"):
@@ -115,3 +123,24 @@ def test_calibration_of_another_model_is_an_error(tiny_net_and_checkpoint):
     net = tiny_net_and_checkpoint[1]
     with pytest.raises(ValueError, match="made for another model"):
         quantize_backbone_static(net.backbone, {"blocks.99.attn.qkv": (-1.0, 1.0)})
+
+
+def test_smoothing_keeps_the_float_result_and_evens_out_the_input_channels(tiny_net_and_checkpoint):
+    net = copy.deepcopy(tiny_net_and_checkpoint[1]).eval()
+    block = net.backbone.blocks[0]
+    with torch.no_grad():   # LayerNorm output channels of very different widths, as in trained ViTs
+        block.norm2.weight.copy_(torch.linspace(0.05, 5.0, block.norm2.weight.numel()))
+    x = torch.randn(2, 40, 96)
+    with RangeRecorder(net.backbone) as recorder, torch.no_grad():
+        reference = block.mlp.fc1(block.norm2(x))
+        block(x)
+    name = "blocks.0.mlp.fc1"
+    low, high = recorder.ranges[name]
+    smoothed = smooth_block_inputs(net.backbone, recorder.ranges)
+    with torch.no_grad():
+        torch.testing.assert_close(block.mlp.fc1(block.norm2(x)), reference, rtol=1e-4, atol=1e-5)
+        new_low, new_high = smoothed[name]
+        width, new_width = high - low, new_high - new_low
+    assert float(width.max() / width.min()) > 20                      # before: a 100x spread of gammas
+    assert float(new_width.max() / new_width.min()) < float(width.max() / width.min()) / 4
+    assert torch.equal(recorder.ranges[name][0], low)                  # the caller's ranges are not changed

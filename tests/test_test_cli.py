@@ -312,3 +312,17 @@ def test_wrong_checkpoint_and_precision_fail_once_before_any_worker(workspace, t
     assert "cannot read checkpoint" in capsys.readouterr().err
     assert cli_main(base + ["--precision", "fp16", "--save_dir", str(workspace / "output")]) == 2
     assert "fp16 needs a GPU" in capsys.readouterr().err
+
+
+def test_throughput_benchmark_reports_the_network_share_test_py_measured(workspace, tmp_path):
+    import json
+
+    ckpt = workspace / "output" / CONFIG / CKPT_TAIL
+    report = tmp_path / "throughput.json"
+    load_cli("benchmark_throughput").main(["--config", CONFIG, "--checkpoint", str(ckpt), "--data_dir",
+                                           str(workspace / "DATA"), "--workers", "1", "--json", str(report)])
+    (row,) = json.loads(report.read_text())["rows"]
+    assert row["workers"] == 1 and row["frames"] == 3 * 5                 # frame 0 (initialisation) left out
+    assert 0 < row["network_in_test_ms"] < row["test_ms_per_frame"]      # parsed from test.py's summary line
+    assert row["forward_ms"] > 0
+    assert row["test_over_forward"] == pytest.approx(row["test_ms_per_frame"] / row["forward_ms"])

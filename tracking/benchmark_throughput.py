@@ -6,7 +6,8 @@ r"""End-to-end tracking speed: tracking/test.py on a dataset with 1, 2, ... work
 For each worker count it runs test.py as a user would (a fresh results folder each time) and reports
 the wall time, the frames per second of the whole run, and the mean per-frame time test.py records
 (<seq>_time.txt: cropping, normalising, the network and the box, frame reading overlapped on a
-thread) next to the network's forward alone, timed here with the same torch threads per worker.
+thread), the part of it test.py measured inside the network's forward, and the network's forward
+alone, timed here before and after the run with the same torch threads per worker.
 """
 import argparse
 import json
@@ -85,10 +86,12 @@ def main(argv=None):
     print(f"{'workers':>7} {'frames':>7} {'wall s':>8} {'frames/s':>9} {'test.py ms/frame':>17} "
           f"{'of it network ms':>17} {'forward ms':>11} {'test.py/forward':>16}")
     for workers in counts:
+        threads = torch_threads_per_worker(workers)
+        before = forward_ms(cfg, args.checkpoint, args.precision, threads)
         with tempfile.TemporaryDirectory() as save_dir:
             wall, times, network = run_test(args, workers, save_dir)
         frames = len(times)
-        forward = forward_ms(cfg, args.checkpoint, args.precision, torch_threads_per_worker(workers))
+        forward = (before + forward_ms(cfg, args.checkpoint, args.precision, threads)) / 2  # drift, halved
         row = {"workers": workers, "frames": frames, "wall_s": wall, "frames_per_s": frames / wall,
                "test_ms_per_frame": 1000 * float(np.mean(times)), "network_in_test_ms": network,
                "forward_ms": forward}
@@ -99,7 +102,8 @@ def main(argv=None):
     print("wall time includes starting the workers and loading the model; test.py ms/frame is the tracker's "
           "own per-frame time (a fast path's tie re-checks included), and 'of it network' the part test.py "
           "measured inside the network's forward (frame 0 included); forward ms is the forward alone, timed "
-          "afterwards in this process with the threads of one worker (with several workers, the workers "
+          "before and after the run in this process (the mean of the two medians) with the threads of one worker "
+          "(with several workers, the workers "
           "share the memory bandwidth and caches that the forward alone has to itself)")
     if args.json:
         atomic_write(args.json, json.dumps({"config": args.config, "precision": args.precision, "rows": rows},

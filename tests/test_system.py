@@ -1,4 +1,5 @@
 """Process-level settings of lib/utils/system.py."""
+import os
 import subprocess
 import sys
 import textwrap
@@ -38,5 +39,4 @@ def test_reuse_freed_memory_stops_page_faults_on_repeated_large_allocations():
 
 
 def test_available_cpus_is_positive_and_at_most_the_cpu_count():
-    import os
     assert 1 <= available_cpus() <= (os.cpu_count() or 1)
